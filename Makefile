@@ -1,0 +1,29 @@
+# Two commands for a newcomer: `make demo` and `make test`. Both set up everything they need.
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.spacehpo-installed
+
+.PHONY: demo compare-demo test lint bench services
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q torch==2.14.1 torchvision==0.29.1
+	$(VENV)/bin/pip install -q -e '.[dev]'
+	touch $@
+
+demo: $(STAMP)
+	$(VENV)/bin/spacehpo demo
+
+compare-demo: $(STAMP)
+	$(VENV)/bin/spacehpo demo --compare
+
+services:
+	scripts/test-services.sh
+
+test: $(STAMP) services
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(PY) -m pytest
+
+bench: $(STAMP)
+	$(PY) -m bench.data && $(PY) -m bench.train && $(PY) -m bench.coordination && $(PY) -m bench.search

@@ -1,0 +1,211 @@
+"""The YOLO dataset layout: `data.yaml`, `images/{split}/`, `labels/{split}/`, one object per image.
+
+Reading and checking share one scanner, so `spacehpo data check` reports exactly the defects
+that would stop training, and training never meets a defect the check did not name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import yaml
+from PIL import Image
+from spacehpo.data.errors import DataError
+
+SPLITS = ("train", "val")
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png")
+
+
+@dataclass(frozen=True)
+class Problem:
+    path: Path
+    what: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line is not None else f"{self.path}"
+        return f"{where}: {self.what}"
+
+
+@dataclass(frozen=True)
+class Split:
+    """One split: image paths in a fixed order and their labels as rows `class, cx, cy, w, h`."""
+
+    name: str
+    images: tuple[Path, ...]
+    labels: np.ndarray  # (N, 5) float64, coordinates normalised to [0, 1]
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+
+def write_data_yaml(root: Path, names: tuple[str, ...] | list[str]) -> None:
+    spec = {
+        "path": ".",
+        "train": "images/train",
+        "val": "images/val",
+        "nc": len(names),
+        "names": list(names),
+    }
+    (root / "data.yaml").write_text(yaml.safe_dump(spec, sort_keys=False))
+
+
+def read_names(root: Path) -> tuple[str, ...]:
+    path = root / "data.yaml"
+    if not path.is_file():
+        raise DataError(f"{path}: missing (a YOLO dataset needs data.yaml with the class names)")
+    try:
+        spec = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        line = getattr(getattr(err, "problem_mark", None), "line", None)
+        raise DataError(f"{path}:{(line or 0) + 1}: not valid YAML") from None
+    names = spec.get("names") if isinstance(spec, dict) else None
+    if isinstance(names, dict):  # ultralytics also writes {0: name, 1: name}
+        names = [names[k] for k in sorted(names)]
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise DataError(f"{path}: field 'names' must be a non-empty list of class names")
+    return tuple(names)
+
+
+def parse_label_line(text: str, num_classes: int) -> tuple[np.ndarray | None, str | None]:
+    """Parse `class cx cy w h`; return the row, or None and what is wrong with it."""
+    fields = text.split()
+    if len(fields) != 5:
+        return None, f"expected 5 fields 'class cx cy w h', found {len(fields)}"
+    try:
+        cls = int(fields[0])
+    except ValueError:
+        return None, f"class id {fields[0]!r} is not an integer"
+    if not 0 <= cls < num_classes:
+        return None, f"class id {cls} out of range 0..{num_classes - 1}"
+    try:
+        cx, cy, w, h = (float(f) for f in fields[1:])
+    except ValueError:
+        return None, "coordinates must be numbers"
+    coords = (cx, cy, w, h)
+    if not all(math.isfinite(v) for v in coords):
+        return None, "coordinates must be finite numbers"
+    if not all(0.0 <= v <= 1.0 for v in coords):
+        return None, "coordinates outside [0, 1]"
+    if w <= 0 or h <= 0:
+        return None, "zero-area box"
+    if cx - w / 2 < -1e-6 or cx + w / 2 > 1 + 1e-6 or cy - h / 2 < -1e-6 or cy + h / 2 > 1 + 1e-6:
+        return None, "box extends outside the image"
+    return np.array([cls, cx, cy, w, h], dtype=np.float64), None
+
+
+def _read_label_file(path: Path, num_classes: int) -> tuple[np.ndarray | None, list[Problem]]:
+    try:
+        lines = [(n, t) for n, t in enumerate(path.read_text().splitlines(), 1) if t.strip()]
+    except (OSError, UnicodeDecodeError) as err:
+        return None, [Problem(path, f"unreadable label file ({err.__class__.__name__})")]
+    if not lines:
+        return None, [Problem(path, "no object (one expected)")]
+    if len(lines) > 1:
+        return None, [Problem(path, f"{len(lines)} objects, one expected", lines[1][0])]
+    row, what = parse_label_line(lines[0][1], num_classes)
+    return row, [] if what is None else [Problem(path, what, lines[0][0])]
+
+
+def verify_image(path: Path) -> str | None:
+    """Decode the image (at reduced scale where the codec allows); return what is wrong, if anything."""
+    try:
+        with Image.open(path) as im:
+            im.draft("RGB", (64, 64))
+            im.load()
+    except Exception as err:  # PIL raises many types for broken files; all mean "unreadable"
+        return f"unreadable image ({err.__class__.__name__}: {err})"
+    return None
+
+
+def scan_split(
+    root: Path, split: str, num_classes: int, verify_images: bool = False
+) -> tuple[Split, list[Problem]]:
+    """Pair images with labels and parse every label; collect every defect instead of stopping."""
+    image_dir, label_dir = root / "images" / split, root / "labels" / split
+    problems: list[Problem] = []
+    if not image_dir.is_dir():
+        return Split(split, (), np.zeros((0, 5))), [Problem(image_dir, "missing folder")]
+    images: dict[str, Path] = {}
+    for path in sorted(image_dir.iterdir()):
+        if path.suffix.lower() not in IMAGE_SUFFIXES:
+            continue
+        if path.stem in images:
+            problems.append(Problem(path, f"duplicate image stem (also {images[path.stem].name})"))
+            continue
+        images[path.stem] = path
+    label_paths = {p.stem: p for p in label_dir.glob("*.txt")} if label_dir.is_dir() else {}
+    for stem in sorted(set(label_paths) - set(images)):
+        problems.append(Problem(label_paths[stem], "label without an image"))
+    kept_images, rows = [], []
+    for stem, image in images.items():
+        if stem not in label_paths:
+            problems.append(Problem(image, f"missing label {label_dir / (stem + '.txt')}"))
+            continue
+        row, label_problems = _read_label_file(label_paths[stem], num_classes)
+        problems += label_problems
+        if verify_images and (what := verify_image(image)):
+            problems.append(Problem(image, what))
+            continue
+        if row is not None:
+            kept_images.append(image)
+            rows.append(row)
+    if not images:
+        problems.append(Problem(image_dir, "empty split: no images"))
+    labels = np.stack(rows) if rows else np.zeros((0, 5))
+    return Split(split, tuple(kept_images), labels), problems
+
+
+def load_split(root: Path, split: str) -> Split:
+    """The split ready for training, or DataError naming the first defect."""
+    names = read_names(root)
+    data, problems = scan_split(root, split, len(names))
+    if problems:
+        more = (
+            f" (and {len(problems) - 1} more; run `spacehpo data check`)"
+            if len(problems) > 1
+            else ""
+        )
+        raise DataError(f"{problems[0]}{more}")
+    return data
+
+
+def check_dataset(root: Path) -> tuple[dict[str, Split], list[Problem]]:
+    """Every split scanned with every image decoded: what `spacehpo data check` reports."""
+    names = read_names(root)
+    splits, problems = {}, []
+    for split in SPLITS:
+        splits[split], found = scan_split(root, split, len(names), verify_images=True)
+        problems += found
+    return splits, problems
+
+
+def fingerprint(root: Path) -> str:
+    """A content hash of the dataset, cheap enough to compute at every worker start.
+
+    Labels and data.yaml are hashed whole; each image by name, size and its first and last
+    64 KiB, which changes whenever an image is re-encoded, cropped or replaced.
+    """
+    digest = hashlib.sha256()
+    digest.update((root / "data.yaml").read_bytes())
+    for split in SPLITS:
+        for folder, suffixes in (("images", IMAGE_SUFFIXES), ("labels", (".txt",))):
+            base = root / folder / split
+            if not base.is_dir():
+                continue
+            for path in sorted(base.iterdir()):
+                if path.suffix.lower() not in suffixes:
+                    continue
+                digest.update(f"{folder}/{split}/{path.name}:{path.stat().st_size}".encode())
+                with path.open("rb") as f:
+                    if folder == "labels":
+                        digest.update(f.read())
+                    else:
+                        digest.update(f.read(65536))
+                        f.seek(max(0, path.stat().st_size - 65536))
+                        digest.update(f.read())
+    return digest.hexdigest()[:16]
