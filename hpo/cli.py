@@ -12,8 +12,28 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from spacehpo.data.errors import DataError
+from spacehpo.model.config import TrainConfig
+from spacehpo.model.errors import ModelError
 
-USER_ERRORS: tuple[type[Exception], ...] = (DataError,)
+USER_ERRORS: tuple[type[Exception], ...] = (DataError, ModelError)
+
+TRAIN_FLAG_HELP = {
+    "lr": "AdamW learning rate",
+    "weight_decay": "AdamW weight decay",
+    "sigma": "width of the centre Gaussian target, in grid cells",
+    "k": "k-factor: weight of positive centre cells",
+    "box_weight": "weight of the box loss",
+    "centre_weight": "weight of the centre loss",
+    "epochs": "training epochs",
+    "batch_size": "images per step",
+    "image_size": "square input side in pixels (multiple of 32)",
+    "seed": "random seed (init and shuffling)",
+    "device": "cpu, cuda or cuda:N",
+    "schedule": "constant or cosine",
+    "warmup_epochs": "linear warmup length for the cosine schedule",
+    "pretrained": "none, imagenet (torchvision weights) or a state dict file",
+    "num_threads": "torch CPU threads (0: default)",
+}
 
 
 def _data_synth(args: argparse.Namespace) -> None:
@@ -81,7 +101,94 @@ def _data_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_data_check)
 
 
-COMMAND_GROUPS: list[Callable[[argparse._SubParsersAction], None]] = [_data_commands]
+def add_train_flags(p: argparse.ArgumentParser, defaults: TrainConfig = TrainConfig()) -> None:
+    for name, help_text in TRAIN_FLAG_HELP.items():
+        value = getattr(defaults, name)
+        p.add_argument(
+            f"--{name.replace('_', '-')}",
+            type=type(value),
+            default=value,
+            help=f"{help_text} (default {value})",
+        )
+    p.add_argument(
+        "--amp",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="bf16 autocast (default: on for CUDA)",
+    )
+    p.add_argument("--compile", action="store_true", help="torch.compile the model")
+
+
+def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The one place where training flags become a TrainConfig."""
+    cfg = TrainConfig(
+        **{name: getattr(args, name) for name in TRAIN_FLAG_HELP},
+        amp=args.amp,
+        compile=args.compile,
+    )
+    if cfg.image_size % 32 or cfg.image_size < 64:
+        raise DataError(f"--image-size {cfg.image_size}: must be a multiple of 32, at least 64")
+    if cfg.schedule not in ("constant", "cosine"):
+        raise DataError(f"--schedule {cfg.schedule!r}: must be constant or cosine")
+    return cfg
+
+
+def _train(args: argparse.Namespace) -> None:
+    from spacehpo.model.commands import run_train
+
+    run_train(train_config_from_args(args), args.data, args.out)
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    from spacehpo.model.commands import run_evaluate
+
+    run_evaluate(
+        args.checkpoint,
+        args.data,
+        args.split,
+        args.out or args.checkpoint.parent / f"eval-{args.split}",
+        args.device,
+    )
+
+
+def _predict(args: argparse.Namespace) -> None:
+    from spacehpo.model.commands import run_predict
+
+    run_predict(args.checkpoint, args.images, args.out, args.labels, args.device)
+
+
+def _model_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train the detector once")
+    p.add_argument("--data", type=Path, required=True, help="YOLO dataset folder")
+    p.add_argument("--out", type=Path, required=True, help="run folder (resumes from its last.pt)")
+    add_train_flags(p)
+    p.set_defaults(func=_train)
+    p = sub.add_parser(
+        "evaluate", help="metrics, confusion matrix and per-image CSV of a checkpoint"
+    )
+    p.add_argument(
+        "--checkpoint", type=Path, required=True, help="best.pt, last.pt or an exported model.pt"
+    )
+    p.add_argument("--data", type=Path, required=True, help="YOLO dataset folder")
+    p.add_argument("--split", default="val", choices=["train", "val"], help="split to evaluate")
+    p.add_argument("--out", type=Path, help="output folder (default: beside the checkpoint)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.set_defaults(func=_evaluate)
+    p = sub.add_parser("predict", help="SPARK submission CSV and overlay pictures for images")
+    p.add_argument(
+        "--checkpoint", type=Path, required=True, help="best.pt, last.pt or an exported model.pt"
+    )
+    p.add_argument("--images", type=Path, required=True, help="an image or a folder of images")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--labels", type=Path, help="SPARK labels CSV: also draw the true boxes")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.set_defaults(func=_predict)
+
+
+COMMAND_GROUPS: list[Callable[[argparse._SubParsersAction], None]] = [
+    _data_commands,
+    _model_commands,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

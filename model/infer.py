@@ -1,0 +1,142 @@
+"""Inference: load a checkpoint, predict batches of images, evaluate a split, write the SPARK
+submission CSV. Every path goes through `predict_arrays`, hence through the one `decode`."""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from spacehpo.data.cache import decode as decode_image
+from spacehpo.data.cache import open_split
+from spacehpo.data.spark import yolo_to_bbox
+from spacehpo.data.yolo import IMAGE_SUFFIXES
+from spacehpo.model.checkpoint import load_checkpoint
+from spacehpo.model.decode import decode
+from spacehpo.model.errors import ModelError
+from spacehpo.model.metrics import detection_metrics
+from spacehpo.model.network import Detector, normalise
+from spacehpo.model.targets import gt_cells
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    model: Detector
+    class_names: tuple[str, ...]
+    image_size: int
+    device: torch.device
+
+
+@dataclass(frozen=True)
+class Predictions:
+    """Decoded predictions for N images, as numpy arrays."""
+
+    cells: np.ndarray  # (N, 2)
+    classes: np.ndarray  # (N,)
+    confidence: np.ndarray  # (N,)
+    boxes: np.ndarray  # (N, 4) normalised [cx, cy, w, h]
+    heatmaps: np.ndarray  # (N, G, G) centre probabilities
+
+
+def load_model(path: Path, device: str = "cpu") -> LoadedModel:
+    """From `best.pt`, `last.pt` or an exported `model.pt`: all carry weights, names and size."""
+    state = load_checkpoint(path, required=("model", "class_names", "image_size"))
+    model = Detector(len(state["class_names"]))
+    try:
+        model.load_state_dict(state["model"])
+    except RuntimeError as err:
+        raise ModelError(
+            f"{path}: weights do not fit the detector ({str(err).splitlines()[0]})"
+        ) from None
+    dev = torch.device(device)
+    return LoadedModel(
+        model.to(dev).eval(), tuple(state["class_names"]), int(state["image_size"]), dev
+    )
+
+
+@torch.inference_mode()
+def predict_arrays(
+    model: torch.nn.Module,
+    images: np.ndarray,
+    batch_size: int,
+    device: torch.device,
+    amp: bool = False,
+) -> Predictions:
+    """Predict (N, S, S, 3) uint8 images in batches."""
+    model.eval()
+    parts = []
+    for start in range(0, len(images), batch_size):
+        batch = torch.from_numpy(np.array(images[start : start + batch_size])).to(device)
+        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
+            out = model(normalise(batch))
+        d = decode(out)
+        parts.append((d.cells, d.classes, d.confidence, d.boxes, torch.sigmoid(out.centre.float())))
+    if not parts:
+        raise ModelError("no images to predict")
+    return Predictions(*(torch.cat(col).cpu().numpy() for col in zip(*parts, strict=True)))
+
+
+def split_metrics(
+    preds: Predictions, labels: np.ndarray, image_size: int, num_classes: int
+) -> dict[str, Any]:
+    gt_boxes = torch.from_numpy(labels[:, 1:]).float()
+    return detection_metrics(
+        preds.cells,
+        preds.classes,
+        preds.boxes,
+        gt_cells(gt_boxes, image_size // 32).numpy(),
+        labels[:, 0].astype(np.int64),
+        gt_boxes.numpy(),
+        num_classes,
+    )
+
+
+def evaluate_dataset(
+    lm: LoadedModel, data_root: Path, split: str, batch_size: int = 32
+) -> tuple[dict[str, Any], Predictions, Any]:
+    cached = open_split(data_root, split, lm.image_size)
+    preds = predict_arrays(lm.model, cached.images, batch_size, lm.device)
+    return split_metrics(preds, cached.labels, lm.image_size, len(lm.class_names)), preds, cached
+
+
+def image_paths(images: Path) -> list[Path]:
+    if images.is_file():
+        return [images]
+    if not images.is_dir():
+        raise ModelError(f"{images}: no such image or folder")
+    paths = sorted(p for p in images.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    if not paths:
+        raise ModelError(f"{images}: no .png/.jpg images")
+    return paths
+
+
+def predict_files(lm: LoadedModel, paths: list[Path], batch_size: int = 16) -> Predictions:
+    """Decode and resize each file exactly as the cache does, so training and inference agree."""
+    chunks = []
+    for start in range(0, len(paths), batch_size):
+        arrays = np.stack(
+            [decode_image(p, lm.image_size) for p in paths[start : start + batch_size]]
+        )
+        chunks.append(predict_arrays(lm.model, arrays, batch_size, lm.device))
+    return Predictions(
+        *(np.concatenate([getattr(c, f) for c in chunks]) for f in Predictions.__dataclass_fields__)
+    )
+
+
+def write_submission(
+    path: Path,
+    names: list[str],
+    preds: Predictions,
+    sizes: list[tuple[int, int]],
+    class_names: tuple[str, ...],
+) -> None:
+    """SPARK submission: `filename,class,bbox` with `[R_min, C_min, R_max, C_max]` in original pixels."""
+    with path.open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["filename", "class", "bbox"])
+        for name, cls, box, (w, h) in zip(names, preds.classes, preds.boxes, sizes, strict=True):
+            r0, c0, r1, c1 = yolo_to_bbox(box, w, h).tolist()
+            writer.writerow([name, class_names[int(cls)], f"[{r0}, {c0}, {r1}, {c1}]"])

@@ -1,0 +1,45 @@
+"""Validation metrics from decoded predictions: pure functions over arrays."""
+
+from __future__ import annotations
+
+import numpy as np
+
+SPARK_IOU_THRESHOLDS = np.arange(0.50, 0.951, 0.05)
+
+
+def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of matching rows of two (N, 4) arrays of normalised [cx, cy, w, h] boxes."""
+    a0, a1 = a[:, :2] - a[:, 2:] / 2, a[:, :2] + a[:, 2:] / 2
+    b0, b1 = b[:, :2] - b[:, 2:] / 2, b[:, :2] + b[:, 2:] / 2
+    inter = np.clip(np.minimum(a1, b1) - np.maximum(a0, b0), 0, None).prod(axis=1)
+    union = a[:, 2:].prod(axis=1) + b[:, 2:].prod(axis=1) - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-12), 0.0)
+
+
+def confusion_matrix(truth: np.ndarray, pred: np.ndarray, num_classes: int) -> np.ndarray:
+    """Rows: true class; columns: predicted class."""
+    return np.bincount(truth * num_classes + pred, minlength=num_classes**2).reshape(
+        num_classes, num_classes
+    )
+
+
+def detection_metrics(
+    pred_cells: np.ndarray,
+    pred_classes: np.ndarray,
+    pred_boxes: np.ndarray,
+    gt_cells: np.ndarray,
+    gt_classes: np.ndarray,
+    gt_boxes: np.ndarray,
+    num_classes: int,
+) -> dict[str, float | list[list[int]]]:
+    """class_acc is the report's decisive metric: the class read AT THE PREDICTED centre cell."""
+    iou = box_iou(pred_boxes, gt_boxes)
+    right_class = pred_classes == gt_classes
+    spark = np.mean([(right_class & (iou > t)).mean() for t in SPARK_IOU_THRESHOLDS])
+    return {
+        "class_acc": float(right_class.mean()),
+        "centre_acc": float((pred_cells == gt_cells).all(axis=1).mean()),
+        "iou": float(iou.mean()),
+        "spark_score": float(spark),
+        "confusion": confusion_matrix(gt_classes, pred_classes, num_classes).tolist(),
+    }

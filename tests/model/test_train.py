@@ -1,0 +1,179 @@
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+import torchvision
+from spacehpo.model.checkpoint import load_checkpoint
+from spacehpo.model.config import TrainConfig
+from spacehpo.model.errors import ModelError
+from spacehpo.model.network import build_detector
+from spacehpo.model.train import EpochReport, load_data, train
+
+from tests.conftest import SPARK_SAMPLE, assert_one_line_error, run_cli
+
+CFG = TrainConfig(epochs=2, batch_size=11, image_size=64, lr=1e-3)
+
+
+class Stop(Exception):
+    pass
+
+
+def test_two_epochs_learn_and_checkpoint(tiny_dataset: Path, tmp_path: Path) -> None:
+    history = train(CFG, load_data(tiny_dataset, 64, progress=False), tmp_path, progress=False)
+    assert [h["epoch"] for h in history] == [1, 2]
+    assert history[1]["loss"] < history[0]["loss"]
+    last = load_checkpoint(
+        tmp_path / "last.pt", required=("model", "optimizer", "scheduler", "epoch", "history")
+    )
+    assert last["epoch"] == 2 and last["config"]["lr"] == 1e-3
+    best = torch.load(tmp_path / "best.pt", weights_only=True)
+    assert best["class_names"][2] == "debris" and best["image_size"] == 64
+
+
+def test_resume_matches_an_uninterrupted_run(tiny_dataset: Path, tmp_path: Path) -> None:
+    data = load_data(tiny_dataset, 64, progress=False)
+    cfg = TrainConfig(epochs=3, batch_size=11, image_size=64, schedule="cosine", warmup_epochs=1)
+    straight = train(cfg, data, tmp_path / "a", progress=False)
+
+    def interrupt(report: EpochReport) -> None:
+        if report.epoch == 1:
+            raise Stop
+
+    with pytest.raises(Stop):
+        train(cfg, data, tmp_path / "b", on_epoch=interrupt, progress=False)
+    assert load_checkpoint(tmp_path / "b" / "last.pt")["epoch"] == 1
+    resumed = train(cfg, data, tmp_path / "b", progress=False)
+    assert len(resumed) == 3
+    for a, b in zip(straight, resumed, strict=True):
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-4)
+        assert a["class_acc"] == b["class_acc"] and a["centre_acc"] == b["centre_acc"]
+
+
+def test_resume_with_other_settings_is_refused(tiny_dataset: Path, tmp_path: Path) -> None:
+    data = load_data(tiny_dataset, 64, progress=False)
+    train(TrainConfig(epochs=1, batch_size=11, image_size=64), data, tmp_path, progress=False)
+    with pytest.raises(ModelError, match="other settings"):
+        train(
+            TrainConfig(epochs=2, batch_size=11, image_size=64, lr=1e-2),
+            data,
+            tmp_path,
+            progress=False,
+        )
+
+
+def test_nan_loss_stops_with_a_clear_error(tiny_dataset: Path, tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="loss is nan"):
+        train(
+            TrainConfig(epochs=1, batch_size=11, image_size=64, sigma=0.0),  # 0/0 in the Gaussian
+            load_data(tiny_dataset, 64, progress=False),
+            tmp_path,
+            progress=False,
+        )
+
+
+def test_pickled_objects_and_truncated_files_are_refused(tmp_path: Path) -> None:
+    evil = tmp_path / "evil.pt"
+    torch.save({"model": {}, "payload": pickle.loads(pickle.dumps(Path("x")))}, evil)
+    with pytest.raises(ModelError, match="weights_only"):
+        load_checkpoint(evil)
+    good = tmp_path / "good.pt"
+    torch.save({"model": {"w": torch.zeros(1000)}}, good)
+    (tmp_path / "cut.pt").write_bytes(good.read_bytes()[:500])
+    with pytest.raises(ModelError, match="truncated or corrupt"):
+        load_checkpoint(tmp_path / "cut.pt")
+
+
+def test_pretrained_from_a_local_file_and_from_the_imagenet_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    torch.manual_seed(1)
+    reference = torchvision.models.resnet18(weights=None).state_dict()
+    path = tmp_path / "resnet18.pt"
+    torch.save(reference, path)
+    from_file = build_detector(11, str(path))
+    assert torch.equal(from_file.trunk.conv1.weight, reference["conv1.weight"])
+    # torchvision's weights API reads the torch hub cache before it tries the network
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    cache = tmp_path / "torch" / "hub" / "checkpoints"
+    cache.mkdir(parents=True)
+    torch.save(reference, cache / Path(torchvision.models.ResNet18_Weights.IMAGENET1K_V1.url).name)
+    from_cache = build_detector(11, "imagenet")
+    assert torch.equal(from_cache.trunk.layer4[1].conv2.weight, reference["layer4.1.conv2.weight"])
+
+
+def test_imagenet_offline_and_not_cached_says_where_to_put_the_file(
+    tiny_dataset: Path, tmp_path: Path
+) -> None:
+    env = {
+        "TORCH_HOME": str(tmp_path / "empty"),
+        "https_proxy": "http://127.0.0.1:9",
+        "HTTPS_PROXY": "http://127.0.0.1:9",
+    }
+    result = run_cli(
+        "train",
+        "--data",
+        str(tiny_dataset),
+        "--out",
+        str(tmp_path / "r"),
+        "--image-size",
+        "64",
+        "--pretrained",
+        "imagenet",
+        env=env,
+    )
+    assert_one_line_error(result, "resnet18-f37072fd.pth", str(tmp_path / "empty"))
+
+
+def test_cli_train_evaluate_predict_on_real_samples(tiny_dataset: Path, tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    r = run_cli(
+        "train",
+        "--data",
+        str(tiny_dataset),
+        "--out",
+        str(run),
+        "--epochs",
+        "1",
+        "--image-size",
+        "64",
+        "--batch-size",
+        "22",
+    )
+    assert r.returncode == 0, r.stderr
+    assert "best epoch 1" in r.stdout and "class_acc" in r.stdout
+    r = run_cli("evaluate", "--checkpoint", str(run / "best.pt"), "--data", str(tiny_dataset))
+    assert r.returncode == 0, r.stderr
+    assert (run / "eval-val" / "confusion.png").stat().st_size > 1000
+    assert len((run / "eval-val" / "predictions.csv").read_text().splitlines()) == 23
+    out = tmp_path / "pred"
+    r = run_cli(
+        "predict",
+        "--checkpoint",
+        str(run / "best.pt"),
+        "--images",
+        str(SPARK_SAMPLE / "train"),
+        "--labels",
+        str(SPARK_SAMPLE / "train.csv"),
+        "--out",
+        str(out),
+    )
+    assert r.returncode == 0, r.stderr
+    rows = (out / "submission.csv").read_text().splitlines()
+    assert rows[0] == "filename,class,bbox" and len(rows) == 12
+    assert all(
+        0 <= int(v) <= 1024 for row in rows[1:] for v in row.split('"')[1].strip("[]").split(",")
+    )
+    from PIL import Image
+
+    assert Image.open(out / "overlays" / "img050002.png").size == (1024, 1024)
+
+
+def test_refuses_a_checkpoint_with_pickled_objects_at_the_cli(
+    tmp_path: Path, tiny_dataset: Path
+) -> None:
+    evil = tmp_path / "model.pt"
+    torch.save({"model": {}, "class_names": ["a"], "image_size": 64, "x": Path("any object")}, evil)
+    assert_one_line_error(
+        run_cli("evaluate", "--checkpoint", str(evil), "--data", str(tiny_dataset)), "weights_only"
+    )
