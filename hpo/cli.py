@@ -101,9 +101,10 @@ def _data_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_data_check)
 
 
-def add_train_flags(p: argparse.ArgumentParser, defaults: TrainConfig = TrainConfig()) -> None:
-    for name, help_text in TRAIN_FLAG_HELP.items():
-        value = getattr(defaults, name)
+def add_train_flags(p: argparse.ArgumentParser, names: tuple[str, ...] = tuple(TRAIN_FLAG_HELP)) -> None:
+    defaults = TrainConfig()
+    for name in names:
+        help_text, value = TRAIN_FLAG_HELP[name], getattr(defaults, name)
         p.add_argument(
             f"--{name.replace('_', '-')}",
             type=type(value),
