@@ -7,15 +7,32 @@ stderr with exit code 2; anything else is a bug and keeps its traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from spacehpo.data.errors import DataError
+from spacehpo.hpo.errors import HpoError
 from spacehpo.model.config import TrainConfig
 from spacehpo.model.errors import ModelError
+from spacehpo.storage.errors import StorageError
+from spacehpo.storage.urls import redact
 
-USER_ERRORS: tuple[type[Exception], ...] = (DataError, ModelError)
+if TYPE_CHECKING:
+    from spacehpo.hpo.study import StudySpec
+
+USER_ERRORS: tuple[type[Exception], ...] = (DataError, ModelError, HpoError, StorageError)
+STUDY_SETTINGS = (
+    "epochs",
+    "batch_size",
+    "image_size",
+    "seed",
+    "schedule",
+    "warmup_epochs",
+    "pretrained",
+)
 
 TRAIN_FLAG_HELP = {
     "lr": "AdamW learning rate",
@@ -101,7 +118,9 @@ def _data_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_data_check)
 
 
-def add_train_flags(p: argparse.ArgumentParser, names: tuple[str, ...] = tuple(TRAIN_FLAG_HELP)) -> None:
+def add_train_flags(
+    p: argparse.ArgumentParser, names: tuple[str, ...] = tuple(TRAIN_FLAG_HELP)
+) -> None:
     defaults = TrainConfig()
     for name in names:
         help_text, value = TRAIN_FLAG_HELP[name], getattr(defaults, name)
@@ -186,9 +205,210 @@ def _model_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_predict)
 
 
+def _storage_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--storage",
+        help="postgresql://USER:PASSWORD@HOST/DB (or SPACEHPO_STORAGE); default: the embedded journal file ./spacehpo-runs/journal.log",
+    )
+
+
+def _parse_set(items: list[str]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise HpoError(f"--set {item!r}: use KEY=VALUE")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def study_spec_from_args(args: argparse.Namespace) -> StudySpec:
+    """The one place where `study create` flags become a StudySpec."""
+    from spacehpo.data.yolo import fingerprint, read_names
+    from spacehpo.hpo.plans import resolve_plan
+    from spacehpo.hpo.pruning import build_pruner
+    from spacehpo.hpo.study import StudySpec
+    from spacehpo.hpo.trainable import DETECTOR
+
+    plan = resolve_plan(args.plan, args.reuse_repeats)
+    settings: dict[str, object] = {name: getattr(args, name) for name in STUDY_SETTINGS}
+    settings.update(_parse_set(args.set))
+    fp = ""
+    if args.data is not None:
+        read_names(args.data)  # a clear error now rather than in every worker
+        settings["data"] = str(args.data.resolve())
+        fp = fingerprint(args.data)
+    elif args.trainable == DETECTOR:
+        raise HpoError("--data is required for the detector")
+    build_pruner(args.pruner, int(settings["epochs"]))  # validate now
+    artifacts = args.artifacts or str(Path("spacehpo-runs", "artifacts").resolve())
+    return StudySpec(plan, settings, fp, args.pruner, args.trainable, artifacts, args.max_retries)
+
+
+def _study_create(args: argparse.Namespace) -> None:
+    from spacehpo.hpo.notes import write_note
+    from spacehpo.hpo.study import create
+    from spacehpo.storage.backends import open_storage
+
+    spec = study_spec_from_args(args)
+    handle = open_storage(args.storage)
+    study, created = create(handle, args.name, spec)
+    if created:
+        write_note(study, spec)
+        print(
+            f"created study {args.name!r} in {handle.display}: plan {spec.plan.name} ({spec.plan.size} points), artifacts in {spec.artifacts}"
+        )
+    else:
+        print(
+            f"study {args.name!r} already exists in {handle.display} with the same plan and data: nothing to do"
+        )
+    handle.close()
+
+
+def _study_extend(args: argparse.Namespace) -> None:
+    from spacehpo.hpo.study import ATTR, load
+    from spacehpo.storage.backends import open_storage
+
+    if args.tpe < 1:
+        raise HpoError("--tpe N: N must be at least 1")
+    handle = open_storage(args.storage)
+    with handle.lock.hold(args.name):
+        study, spec = load(handle, args.name)
+        study.set_user_attr(
+            ATTR, {**spec.to_dict(), "tpe": [*spec.tpe, {"n": args.tpe, "seed": args.seed}]}
+        )
+    total = sum(e["n"] for e in spec.tpe) + args.tpe
+    print(
+        f"study {args.name!r}: {args.tpe} TPE trial(s) added ({total} in all); they run once the plan is done. Start workers with `spacehpo worker {args.name}`"
+    )
+    handle.close()
+
+
+def _study_status(args: argparse.Namespace) -> None:
+    from spacehpo.hpo.status import status_text
+    from spacehpo.hpo.study import load
+    from spacehpo.storage.backends import open_storage
+
+    handle = open_storage(args.storage)
+    study, spec = load(handle, args.name)
+    print(status_text(study, spec, handle.display))
+    handle.close()
+
+
+def _worker(args: argparse.Namespace) -> None:
+    from spacehpo.hpo.worker import WorkerConfig, run_worker
+
+    if args.devices and not args.device:
+        from spacehpo.hpo.launch import launch
+
+        forwarded = [args.name] + [
+            f"--{k}={v}"
+            for k, v in (
+                ("storage", args.storage),
+                ("data", args.data),
+                ("trainable", args.trainable),
+                ("heartbeat", args.heartbeat),
+                ("grace", args.grace),
+                ("poll", args.poll),
+                ("max-trials", args.max_trials),
+            )
+            if v is not None
+        ]
+        raise SystemExit(launch(forwarded, args.devices))
+    cfg = WorkerConfig(
+        args.name,
+        args.storage,
+        args.device or "cpu",
+        args.data,
+        args.trainable,
+        args.heartbeat,
+        args.grace,
+        args.poll,
+        args.max_trials,
+    )
+    run_worker(cfg)
+
+
+def _hpo_commands(sub: argparse._SubParsersAction) -> None:
+    from spacehpo.hpo.trainable import DETECTOR
+
+    study = sub.add_parser("study", help="create, extend and inspect studies").add_subparsers(
+        dest="study_cmd", required=True
+    )
+    p = study.add_parser("create", help="create a study that workers fill")
+    p.add_argument("name", help="study name")
+    p.add_argument(
+        "--plan", default="staged", help="staged (22 trials), full (108) or a .toml plan file"
+    )
+    p.add_argument(
+        "--reuse-repeats",
+        action="store_true",
+        help="reuse earlier results for points a stage repeats (staged: 20 trials)",
+    )
+    p.add_argument("--data", type=Path, help="YOLO dataset (its fingerprint is stored)")
+    _storage_flag(p)
+    p.add_argument(
+        "--pruner",
+        default="median",
+        help="none, median, percentile:P or hyperband (default median)",
+    )
+    p.add_argument(
+        "--trainable", default=DETECTOR, help="module:function to tune (default: the detector)"
+    )
+    p.add_argument(
+        "--artifacts",
+        help="artifact store every worker reaches: a shared path or s3://BUCKET (default ./spacehpo-runs/artifacts)",
+    )
+    p.add_argument(
+        "--max-retries", type=int, default=3, help="times a trial of a dead worker is resumed"
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="extra setting for the trainable",
+    )
+    add_train_flags(p, STUDY_SETTINGS)
+    p.set_defaults(func=_study_create)
+    p = study.add_parser(
+        "extend", help="continue a study with TPE trials seeded by its finished trials"
+    )
+    p.add_argument("name", help="study name")
+    p.add_argument("--tpe", type=int, required=True, help="number of TPE trials")
+    p.add_argument("--seed", type=int, default=0, help="TPE seed")
+    _storage_flag(p)
+    p.set_defaults(func=_study_extend)
+    p = study.add_parser("status", help="progress per stage, best trial, running trials, ETA")
+    p.add_argument("name", help="study name")
+    _storage_flag(p)
+    p.set_defaults(func=_study_status)
+
+    p = sub.add_parser("worker", help="run trials of a study until its plan is done")
+    p.add_argument("name", help="study name")
+    _storage_flag(p)
+    p.add_argument("--devices", help="one worker process per device: GPU ids 0,1,2,3 or cpu[:N]")
+    p.add_argument("--device", help="run one worker in this process on cpu, cuda or cuda:N")
+    p.add_argument("--data", help="this host's path to the study's dataset, if it differs")
+    p.add_argument("--trainable", help="module:function overriding the study's trainable")
+    p.add_argument("--heartbeat", type=float, default=10.0, help="seconds between liveness beats")
+    p.add_argument(
+        "--grace", type=float, default=60.0, help="seconds of silence after which a trial is stale"
+    )
+    p.add_argument(
+        "--poll", type=float, default=2.0, help="seconds between looks while a stage barrier holds"
+    )
+    p.add_argument("--max-trials", type=int, help="exit after this many trials")
+    p.set_defaults(func=_worker)
+
+
 COMMAND_GROUPS: list[Callable[[argparse._SubParsersAction], None]] = [
     _data_commands,
     _model_commands,
+    _hpo_commands,
 ]
 
 
@@ -205,7 +425,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     try:
         args.func(args)
     except USER_ERRORS as err:
-        print(f"spacehpo: error: {err}", file=sys.stderr)
+        print(f"spacehpo: error: {redact(str(err))}", file=sys.stderr)
         raise SystemExit(2) from None
     except KeyboardInterrupt:
         print("spacehpo: interrupted", file=sys.stderr)

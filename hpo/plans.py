@@ -1,0 +1,298 @@
+"""Search plans as data, and the pure functions that say what a study should run next.
+
+A plan is a list of stages. Each stage sweeps a grid over some parameters, takes some others
+from the best trial so far (`inherit`) and fixes the rest. `progress()` looks at the trials a
+study holds and answers: enqueue these points, wait for this stage, or the plan is done.
+The workers and `StagedGridSampler` both call it, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import tomllib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from spacehpo.hpo.errors import HpoError
+
+PARAMS = ("lr", "weight_decay", "sigma", "k", "box_weight")
+FINISHED = ("COMPLETE", "PRUNED", "FAIL")
+
+
+@dataclass(frozen=True)
+class Range:
+    """The distribution every plan records a parameter with, so TPE can learn from grid trials."""
+
+    low: float
+    high: float
+    log: bool = False
+
+
+# Wider than the report's grid, so a TPE continuation can leave it.
+DEFAULT_SPACE: dict[str, Range] = {
+    "lr": Range(1e-5, 3e-3, log=True),
+    "weight_decay": Range(1e-6, 1e-2, log=True),
+    "sigma": Range(0.2, 1.5),
+    "k": Range(1.0, 20.0),
+    "box_weight": Range(1.0, 12.0),
+}
+
+
+@dataclass(frozen=True)
+class Stage:
+    name: str
+    grid: dict[str, tuple[float, ...]]
+    inherit: tuple[str, ...] = ()
+    fixed: dict[str, float] = field(default_factory=dict)
+
+    def points(self, inherited: dict[str, float]) -> list[dict[str, float]]:
+        """The stage's grid, first parameter varying slowest, completed by inherited and fixed values."""
+        base = {**self.fixed, **{p: inherited[p] for p in self.inherit}}
+        keys = list(self.grid)
+        return [
+            {**base, **dict(zip(keys, values, strict=True))}
+            for values in itertools.product(*self.grid.values())
+        ]
+
+
+@dataclass(frozen=True)
+class Plan:
+    name: str
+    stages: tuple[Stage, ...]
+    space: dict[str, Range] = field(default_factory=lambda: dict(DEFAULT_SPACE))
+    reuse_repeats: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> Plan:
+        stages = tuple(
+            Stage(
+                s["name"],
+                {k: tuple(v) for k, v in s["grid"].items()},
+                tuple(s["inherit"]),
+                dict(s["fixed"]),
+            )
+            for s in d["stages"]
+        )
+        return Plan(
+            d["name"], stages, {k: Range(**v) for k, v in d["space"].items()}, d["reuse_repeats"]
+        )
+
+    @property
+    def size(self) -> int:
+        return sum(math.prod(len(v) for v in s.grid.values()) for s in self.stages)
+
+
+LR, WD = (1e-4, 3e-4), (1e-4, 1e-5)
+SIGMA, K, BOX = (0.3, 0.5, 0.7), (6.0, 8.0, 10.0), (3.0, 5.0, 8.0)
+
+
+def staged_plan(reuse_repeats: bool = False) -> Plan:
+    """The report's plan: 4 + 9 + 9 = 22 trials, each stage inheriting the best so far."""
+    return Plan(
+        "staged",
+        (
+            Stage(
+                "lr x weight_decay",
+                {"lr": LR, "weight_decay": WD},
+                (),
+                {"sigma": 0.5, "k": 8.0, "box_weight": 5.0},
+            ),
+            Stage(
+                "sigma x k", {"sigma": SIGMA, "k": K}, ("lr", "weight_decay"), {"box_weight": 5.0}
+            ),
+            Stage("k x box_weight", {"k": K, "box_weight": BOX}, ("lr", "weight_decay", "sigma")),
+        ),
+        reuse_repeats=reuse_repeats,
+    )
+
+
+def full_plan() -> Plan:
+    """All 2 * 2 * 3 * 3 * 3 = 108 combinations of the same values."""
+    return Plan(
+        "full",
+        (
+            Stage(
+                "full grid",
+                {"lr": LR, "weight_decay": WD, "sigma": SIGMA, "k": K, "box_weight": BOX},
+            ),
+        ),
+    )
+
+
+def validate(plan: Plan) -> Plan:
+    """Every stage must set every parameter exactly once, within the recorded space."""
+    if not plan.stages:
+        raise HpoError(f"plan {plan.name!r}: no stages")
+    for i, stage in enumerate(plan.stages):
+        where = f"plan {plan.name!r} stage {i + 1} ({stage.name})"
+        names = [*stage.grid, *stage.inherit, *stage.fixed]
+        if sorted(names) != sorted(set(names)) or set(names) != set(plan.space):
+            raise HpoError(
+                f"{where}: grid + inherit + fixed must name each of {', '.join(plan.space)} once"
+            )
+        if i == 0 and stage.inherit:
+            raise HpoError(f"{where}: the first stage has nothing to inherit from")
+        for name, values in [*stage.grid.items(), *((k, (v,)) for k, v in stage.fixed.items())]:
+            r = plan.space[name]
+            if not values or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in values
+            ):
+                raise HpoError(f"{where}: {name} values must be numbers, got {list(values)!r}")
+            if not all(r.low <= v <= r.high for v in values):
+                raise HpoError(
+                    f"{where}: {name} values {list(values)} outside its range [{r.low}, {r.high}]"
+                )
+    return plan
+
+
+def plan_from_toml(path: Path) -> Plan:
+    """A custom plan:
+
+    name = "my-plan"
+    [space.lr]            # optional; defaults to DEFAULT_SPACE
+    low = 1e-5
+    high = 1e-2
+    log = true
+    [[stage]]
+    name = "lr"
+    grid = { lr = [1e-4, 3e-4] }
+    fixed = { weight_decay = 1e-4, sigma = 0.5, k = 8, box_weight = 5 }
+    [[stage]]
+    grid = { sigma = [0.3, 0.5] }
+    inherit = ["lr"]
+    fixed = { weight_decay = 1e-4, k = 8, box_weight = 5 }
+    """
+    try:
+        doc = tomllib.loads(path.read_text())
+    except OSError as err:
+        raise HpoError(f"{path}: cannot read plan file ({err.strerror})") from None
+    except tomllib.TOMLDecodeError as err:
+        raise HpoError(f"{path}: not valid TOML ({err})") from None
+    try:
+        space = {
+            **DEFAULT_SPACE,
+            **{
+                k: Range(float(v["low"]), float(v["high"]), bool(v.get("log", False)))
+                for k, v in doc.get("space", {}).items()
+            },
+        }
+        stages = tuple(
+            Stage(
+                s.get("name", f"stage {i + 1}"),
+                {
+                    k: tuple(v) if isinstance(v, list) else (v,)
+                    for k, v in s.get("grid", {}).items()
+                },
+                tuple(s.get("inherit", ())),
+                dict(s.get("fixed", {})),
+            )
+            for i, s in enumerate(doc.get("stage", []))
+        )
+        plan = Plan(
+            str(doc.get("name", path.stem)), stages, space, bool(doc.get("reuse_repeats", False))
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as err:
+        raise HpoError(f"{path}: malformed plan ({err.__class__.__name__}: {err})") from None
+    try:
+        return validate(plan)
+    except HpoError as err:
+        raise HpoError(f"{path}: {err}") from None
+
+
+def resolve_plan(spec: str, reuse_repeats: bool = False) -> Plan:
+    if spec == "staged":
+        return staged_plan(reuse_repeats)
+    if spec == "full":
+        return full_plan()
+    if spec.endswith(".toml"):
+        plan = plan_from_toml(Path(spec))
+        return Plan(plan.name, plan.stages, plan.space, plan.reuse_repeats or reuse_repeats)
+    raise HpoError(f"unknown plan {spec!r}: use staged, full or a .toml plan file")
+
+
+@dataclass(frozen=True)
+class TrialRecord:
+    """What plan progression needs to know of one trial."""
+
+    number: int
+    state: str  # WAITING, RUNNING, COMPLETE, PRUNED, FAIL
+    stage: int | None  # None: not part of the plan (a TPE trial)
+    point: int | None
+    params: dict[str, float]
+    value: float | None = None
+    centre_acc: float | None = None
+
+
+@dataclass(frozen=True)
+class Enqueue:
+    stage: int
+    points: list[tuple[int, dict[str, float]]]  # (point index, params); repeats already left out
+    inherited_from: int | None
+
+
+@dataclass(frozen=True)
+class Wait:
+    stage: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Claim:
+    """There are WAITING trials to take."""
+
+
+@dataclass(frozen=True)
+class Done:
+    reason: str = ""
+
+
+def best_trial(records: list[TrialRecord]) -> TrialRecord | None:
+    """Highest class accuracy among COMPLETE trials; ties: centre accuracy, then lower number."""
+    done = [r for r in records if r.state == "COMPLETE" and r.value is not None]
+    return max(done, key=lambda r: (r.value, r.centre_acc or 0.0, -r.number), default=None)
+
+
+def _latest_per_point(records: list[TrialRecord], stage: int) -> dict[int, TrialRecord]:
+    latest: dict[int, TrialRecord] = {}
+    for r in sorted((r for r in records if r.stage == stage), key=lambda r: r.number):
+        latest[r.point] = (
+            r  # a retry is a later trial of the same point and supersedes the failed one
+        )
+    return latest
+
+
+def same_params(a: dict[str, float], b: dict[str, float]) -> bool:
+    return a.keys() == b.keys() and all(math.isclose(a[k], b[k], rel_tol=1e-9) for k in a)
+
+
+def progress(plan: Plan, records: list[TrialRecord]) -> Enqueue | Wait | Claim | Done:
+    for s, stage in enumerate(plan.stages):
+        latest = _latest_per_point(records, s)
+        if not latest:
+            earlier = [r for r in records if r.stage is not None and r.stage < s]
+            best = best_trial(earlier)
+            if stage.inherit and best is None:
+                return Done(
+                    f"stage {s + 1} ({stage.name}) cannot start: no trial of earlier stages completed"
+                )
+            points = list(enumerate(stage.points(best.params if best else {})))
+            if plan.reuse_repeats:
+                finished = [r for r in earlier if r.state in ("COMPLETE", "PRUNED")]
+                points = [
+                    (i, p) for i, p in points if not any(same_params(p, r.params) for r in finished)
+                ]
+            return Enqueue(s, points, best.number if best else None)
+        if any(r.state == "WAITING" for r in latest.values()):
+            return Claim()
+        running = [r.number for r in latest.values() if r.state not in FINISHED]
+        if running:
+            return Wait(
+                s,
+                f"stage {s + 1} ({stage.name}) waits for trial(s) {', '.join(map(str, running))} to finish",
+            )
+    return Done()

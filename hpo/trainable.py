@@ -1,0 +1,101 @@
+"""The one interface between the HPO engine and what it tunes.
+
+A trainable is `fn(ctx: TrialContext) -> TrialResult`. It trains with `ctx.params`, calls
+`ctx.report(epoch, metrics)` after each epoch (metrics hold `class_acc`, the objective, and
+`centre_acc`; the call may raise to prune or hand the trial back), keeps whatever it needs to
+resume in `ctx.checkpoint_dir / "last.pt"` (the engine ships it to the artifact store each
+epoch and puts it back there when a retried trial starts), and returns its best metrics and the
+files to publish (`model`: best weights; pictures). `--trainable module:function` plugs in others.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from spacehpo.hpo.errors import HpoError
+
+DETECTOR = "spacehpo.hpo.trainable:detector"
+
+
+@dataclass(frozen=True)
+class TrialContext:
+    params: dict[str, float]
+    settings: dict[str, Any]  # the study's training settings (epochs, image size, data path...)
+    checkpoint_dir: Path
+    report: Callable[[int, dict[str, float]], None]
+    device: str = "cpu"
+
+
+@dataclass(frozen=True)
+class TrialResult:
+    metrics: dict[str, float]  # the best epoch's: class_acc, centre_acc, ...
+    files: dict[str, Path] = field(default_factory=dict)
+
+
+Trainable = Callable[[TrialContext], TrialResult]
+
+
+def load_trainable(spec: str) -> Trainable:
+    module, _, name = spec.partition(":")
+    try:
+        fn = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError) as err:
+        raise HpoError(
+            f"--trainable {spec!r}: cannot import ({err.__class__.__name__}: {err})"
+        ) from None
+    if not callable(fn):
+        raise HpoError(f"--trainable {spec!r}: not a function")
+    return fn
+
+
+def detector(ctx: TrialContext) -> TrialResult:
+    """The space-object detector: one call of `model.train.train`, then its pictures."""
+    from PIL import Image
+    from spacehpo.model.config import TrainConfig
+    from spacehpo.model.infer import load_model, predict_arrays
+    from spacehpo.model.pictures import confusion_png, overlay, overlay_sheet
+    from spacehpo.model.train import load_data, rank_key, train
+
+    training = {k: v for k, v in ctx.settings.items() if k != "data"}
+    cfg = TrainConfig().with_params({**training, **ctx.params, "device": ctx.device})
+    data = load_data(Path(ctx.settings["data"]), cfg.image_size, progress=False)
+    history = train(
+        cfg,
+        data,
+        ctx.checkpoint_dir,
+        on_epoch=lambda r: ctx.report(r.epoch, r.metrics),
+        progress=False,
+    )
+    best = max(history, key=rank_key)
+    out = ctx.checkpoint_dir
+    confusion_png(
+        best["confusion"], data.class_names, out / "confusion.png", title=f"epoch {best['epoch']}:"
+    )
+    lm = load_model(out / "best.pt", ctx.device)
+    shown = data.val.images[:8]
+    preds = predict_arrays(lm.model, shown, 8, lm.device)
+    tiles = [
+        overlay(
+            Image.fromarray(img),
+            preds.heatmaps[i],
+            tuple(preds.cells[i]),
+            preds.boxes[i],
+            f"{data.class_names[int(preds.classes[i])]} {preds.confidence[i]:.2f}",
+            data.val.labels[i, 1:],
+        )
+        for i, img in enumerate(shown)
+    ]
+    overlay_sheet(tiles).save(out / "overlays.png")
+    metrics = {k: float(v) for k, v in best.items() if k != "confusion"}
+    return TrialResult(
+        metrics,
+        {
+            "model": out / "best.pt",
+            "confusion": out / "confusion.png",
+            "overlays": out / "overlays.png",
+        },
+    )

@@ -1,0 +1,52 @@
+"""Storage-level locks around the few steps that must not run twice at once (plan advancement,
+stale-trial recovery). PostgreSQL: a session advisory lock, released by the server if the holder
+dies. Journal file: an OS file lock beside the journal, released by the kernel likewise."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlalchemy
+from filelock import FileLock
+
+
+def lock_key(name: str) -> int:
+    """A stable signed 64-bit key for pg_advisory_lock."""
+    return int.from_bytes(
+        hashlib.sha256(f"spacehpo:{name}".encode()).digest()[:8], "big", signed=True
+    )
+
+
+class AdvisoryLock:
+    def __init__(self, url: str) -> None:
+        self.engine = sqlalchemy.create_engine(url, pool_size=1, max_overflow=0, pool_pre_ping=True)
+
+    @contextmanager
+    def hold(self, name: str) -> Iterator[None]:
+        key = lock_key(name)
+        with self.engine.connect() as conn:
+            conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            try:
+                yield
+            finally:
+                conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                conn.commit()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+class JournalLock:
+    def __init__(self, journal: Path) -> None:
+        self.journal = journal
+
+    @contextmanager
+    def hold(self, name: str) -> Iterator[None]:
+        with FileLock(f"{self.journal}.{lock_key(name) & 0xFFFFFFFF:08x}.lock"):
+            yield
+
+    def close(self) -> None:
+        pass

@@ -1,0 +1,69 @@
+"""Fast trainables with known scores, for driving the engine in tests and benchmarks.
+
+The score is a fixed function of the params, so the staged plan's choices can be checked
+against an independent computation. Behaviour is steered by settings (`study create --set`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+
+from spacehpo.hpo.trainable import TrialContext, TrialResult
+
+
+def score(params: dict[str, float]) -> tuple[float, float]:
+    """(class_acc, centre_acc) at the last epoch: peaks at lr 3e-4, wd 1e-5, sigma 0.7, k 6, box 8."""
+    s = (
+        0.5
+        + 0.1 * (params["lr"] > 2e-4)
+        + 0.03 * (params["weight_decay"] < 5e-5)
+        - 0.05 * abs(params["sigma"] - 0.7)
+        - 0.004 * abs(params["k"] - 6)
+        - 0.003 * abs(params["box_weight"] - 8)
+    )
+    return round(s, 6), round(0.9 - 0.01 * abs(params["k"] - 8), 6)
+
+
+def scored(ctx: TrialContext) -> TrialResult:
+    """Epochs of `sleep` seconds whose curves rise to `score(params)`; resumes from last.pt."""
+    epochs, sleep = int(ctx.settings.get("epochs", 3)), float(ctx.settings.get("sleep", 0.0))
+    final_class, final_centre = score(ctx.params)
+    if ctx.params["lr"] == ctx.settings.get("nan_lr"):
+        raise FloatingPointError("loss is nan at epoch 1")
+    ckpt = ctx.checkpoint_dir / "last.pt"
+    done = json.loads(ckpt.read_text())["epoch"] if ckpt.exists() else 0
+    for epoch in range(done + 1, epochs + 1):
+        time.sleep(sleep)
+        ckpt.write_text(json.dumps({"epoch": epoch}))
+        fraction = epoch / epochs
+        ctx.report(
+            epoch,
+            {
+                "class_acc": final_class * fraction,
+                "centre_acc": final_centre * fraction,
+                "iou": 0.5,
+            },
+        )
+    return TrialResult({"class_acc": final_class, "centre_acc": final_centre})
+
+
+def noop(ctx: TrialContext) -> TrialResult:
+    """No work at all: what remains of a trial's time is coordination."""
+    return TrialResult({"class_acc": 0.5, "centre_acc": 0.5})
+
+
+def crash_once(ctx: TrialContext) -> TrialResult:
+    """Dies hard (like SIGKILL) mid-trial the first time a marker file is absent."""
+    marker = os.path.join(ctx.settings["marker_dir"], f"crashed-{sorted(ctx.params.items())}")
+    ckpt = ctx.checkpoint_dir / "last.pt"
+    done = json.loads(ckpt.read_text())["epoch"] if ckpt.exists() else 0
+    for epoch in range(done + 1, int(ctx.settings.get("epochs", 3)) + 1):
+        ckpt.write_text(json.dumps({"epoch": epoch}))
+        ctx.report(epoch, {"class_acc": 0.1 * epoch, "centre_acc": 0.1 * epoch})
+        if epoch == 2 and not os.path.exists(marker):
+            open(marker, "w").close()
+            os._exit(9)
+    return TrialResult({"class_acc": 0.3 + math.log10(ctx.params["lr"]) / 100, "centre_acc": 0.3})
