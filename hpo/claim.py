@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import optuna
+from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 from spacehpo.hpo.plans import Done, Enqueue, Wait, progress
 from spacehpo.hpo.study import StudySpec, records
@@ -24,7 +25,11 @@ def take_waiting(study: optuna.Study) -> optuna.Trial | None:
     for t in sorted(
         study.get_trials(deepcopy=False, states=(TrialState.WAITING,)), key=lambda t: t.number
     ):
-        if study._storage.set_trial_state_values(t._trial_id, TrialState.RUNNING):
+        try:
+            won = study._storage.set_trial_state_values(t._trial_id, TrialState.RUNNING)
+        except UpdateFinishedTrialError:  # our view was stale: another worker already ran it
+            continue
+        if won:
             return optuna.Trial(study, t._trial_id)
     return None
 

@@ -346,7 +346,7 @@ def _hpo_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--reuse-repeats",
         action="store_true",
-        help="reuse earlier results for points a stage repeats (staged: 20 trials)",
+        help="reuse earlier results for points that repeat an earlier configuration (staged: 18 trials)",
     )
     p.add_argument("--data", type=Path, help="YOLO dataset (its fingerprint is stored)")
     _storage_flag(p)

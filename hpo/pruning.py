@@ -16,7 +16,7 @@ from optuna.trial import FrozenTrial, TrialState
 from spacehpo.hpo.errors import HpoError
 
 STARTUP_TRIALS = 4
-WARMUP_EPOCHS = 1
+WARMUP_EPOCHS = 1  # no pruning at epoch 1; Optuna steps here are epochs counted from 1
 
 
 def below_percentile(value: float, others: list[float], percentile: float) -> bool:
@@ -65,7 +65,7 @@ def build_pruner(spec: str, max_epochs: int) -> BasePruner:
         return NopPruner()
     if spec == "median":
         base, pct = (
-            MedianPruner(n_startup_trials=STARTUP_TRIALS, n_warmup_steps=WARMUP_EPOCHS),
+            MedianPruner(n_startup_trials=STARTUP_TRIALS, n_warmup_steps=WARMUP_EPOCHS + 1),
             50.0,
         )
     elif spec.startswith("percentile:"):
@@ -75,7 +75,9 @@ def build_pruner(spec: str, max_epochs: int) -> BasePruner:
             pct = -1.0
         if not 0 < pct < 100:
             raise HpoError(f"--pruner {spec!r}: P must be a number between 0 and 100")
-        base = PercentilePruner(pct, n_startup_trials=STARTUP_TRIALS, n_warmup_steps=WARMUP_EPOCHS)
+        base = PercentilePruner(
+            pct, n_startup_trials=STARTUP_TRIALS, n_warmup_steps=WARMUP_EPOCHS + 1
+        )
     elif spec == "hyperband":
         base, pct = (
             HyperbandPruner(min_resource=1, max_resource=max(max_epochs, 2), reduction_factor=3),

@@ -107,7 +107,9 @@ class Heartbeat:
 
 def run_worker(cfg: WorkerConfig, stop: StopFlag | None = None) -> int:
     """Run trials until the plan is done (or `max_trials`); returns the number of trials run."""
-    stop = stop or StopFlag()
+    if stop is None:
+        stop = StopFlag()
+        stop.install()
     holder: dict[str, Any] = {}
     handle = open_storage(
         cfg.storage,

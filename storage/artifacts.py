@@ -6,6 +6,7 @@ gives Boto3ArtifactStore (credentials and endpoint from the usual AWS variables)
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from pathlib import Path
 
@@ -47,7 +48,5 @@ def get_file(store: ArtifactStore, artifact_id: str, path: Path) -> bool:
 
 
 def remove_quietly(store: ArtifactStore, artifact_id: str) -> None:
-    try:
+    with contextlib.suppress(ArtifactNotFound, FileNotFoundError):
         store.remove(artifact_id)
-    except (ArtifactNotFound, FileNotFoundError):
-        pass

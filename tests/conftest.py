@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -54,3 +55,74 @@ def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) 
     assert len(lines) == 1, result.stderr
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
+
+
+@pytest.fixture(scope="session")
+def postgres_up() -> None:
+    """Tests talk to a real PostgreSQL; start it when it is down, as `make test` does."""
+    if subprocess.run(["pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432"]).returncode != 0:
+        subprocess.run(["bash", str(REPO / "scripts" / "test-services.sh")], check=True)
+
+
+@pytest.fixture
+def pg_url(postgres_up: None) -> Iterator[str]:
+    """A fresh, empty database per test, dropped afterwards."""
+    import uuid
+
+    import sqlalchemy
+
+    name = f"spacehpo_t_{uuid.uuid4().hex[:10]}"
+    admin = sqlalchemy.create_engine(
+        "postgresql+psycopg2://postgres@127.0.0.1/postgres", isolation_level="AUTOCOMMIT"
+    )
+    with admin.connect() as conn:
+        conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
+    yield f"postgresql://postgres@127.0.0.1/{name}"
+    with admin.connect() as conn:
+        conn.execute(sqlalchemy.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["journal", "postgres"])
+def storage_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each engine test runs on the embedded journal file and on a real PostgreSQL."""
+    if request.param == "journal":
+        return f"journal:{tmp_path / 'runs' / 'journal.log'}"
+    return request.getfixturevalue("pg_url")
+
+
+def start_workers(
+    n: int, study: str, storage: str, cwd: Path, *extra: str
+) -> list[subprocess.Popen]:
+    env = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    return [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "spacehpo.hpo.cli",
+                "worker",
+                study,
+                "--storage",
+                storage,
+                "--device",
+                "cpu",
+                "--poll",
+                "0.1",
+                *extra,
+            ],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(n)
+    ]
+
+
+def wait_all(procs: list[subprocess.Popen], timeout: float = 180) -> list[str]:
+    outputs = [p.communicate(timeout=timeout)[0] for p in procs]
+    for p, out in zip(procs, outputs, strict=True):
+        assert p.returncode == 0, out
+    return outputs

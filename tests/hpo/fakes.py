@@ -31,6 +31,8 @@ def scored(ctx: TrialContext) -> TrialResult:
     """Epochs of `sleep` seconds whose curves rise to `score(params)`; resumes from last.pt."""
     epochs, sleep = int(ctx.settings.get("epochs", 3)), float(ctx.settings.get("sleep", 0.0))
     final_class, final_centre = score(ctx.params)
+    if ctx.settings.get("invert"):  # the opposite ranking, for tests that need other grid results
+        final_class = round(1.2 - final_class, 6)
     if ctx.params["lr"] == ctx.settings.get("nan_lr"):
         raise FloatingPointError("loss is nan at epoch 1")
     ckpt = ctx.checkpoint_dir / "last.pt"
