@@ -54,11 +54,11 @@ class Liveness:
             lease = trial.system_attrs.get(
                 LEASE_ATTR, trial.datetime_start.timestamp() if trial.datetime_start else now
             )
-            if now - lease > self.grace_s and self.storage.set_trial_state_values(
-                trial._trial_id, TrialState.FAIL
-            ):
-                if self.on_stale is not None:
-                    self.on_stale(study, self.storage.get_trial(trial._trial_id))
+            if now - lease <= self.grace_s:
+                continue
+            self.storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+            if self.on_stale is not None:
+                self.on_stale(study, self.storage.get_trial(trial._trial_id))
 
 
 @dataclass(frozen=True)
