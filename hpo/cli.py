@@ -405,10 +405,97 @@ def _hpo_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_worker)
 
 
+def _export(args: argparse.Namespace) -> None:
+    from spacehpo.hpo.export import export_trial
+    from spacehpo.hpo.study import load
+    from spacehpo.storage.backends import open_storage
+
+    handle = open_storage(args.storage)
+    study, spec = load(handle, args.name)
+    trial = export_trial(study, spec, args.trial, args.out)
+    metrics = trial.user_attrs.get("best_metrics", {})
+    print(
+        f"exported trial {trial.number} of {args.name!r} (class_acc {metrics.get('class_acc', float('nan')):.4f}) to {args.out}: "
+        f"model.pt, config.json{', pictures' if (args.out / 'confusion.png').exists() else ''}"
+    )
+    print(f"  spacehpo predict --checkpoint {args.out / 'model.pt'} --images IMAGES --out OUT")
+    handle.close()
+
+
+def _dashboard(args: argparse.Namespace) -> None:
+    from spacehpo.hpo.dashboard import serve
+    from spacehpo.storage.backends import open_storage
+
+    serve(open_storage(args.storage), args.host, args.port, args.artifacts)
+
+
+def _compare(args: argparse.Namespace) -> None:
+    from spacehpo.hpo.compare import compare
+    from spacehpo.hpo.study import load
+    from spacehpo.storage.backends import open_storage
+
+    handle = open_storage(args.storage)
+    print(compare([load(handle, name) for name in args.names], args.out))
+    handle.close()
+
+
+def _demo(args: argparse.Namespace) -> None:
+    from spacehpo.hpo.demo import run_demo
+
+    run_demo(args.out, args.compare)
+
+
+def _user_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "export", help="a trial's best checkpoint, config and pictures, ready for predict/evaluate"
+    )
+    p.add_argument("name", help="study name")
+    p.add_argument("--trial", type=int, help="trial number (default: the best trial)")
+    p.add_argument("--out", type=Path, required=True, help="new output folder")
+    _storage_flag(p)
+    p.set_defaults(func=_export)
+    p = sub.add_parser("dashboard", help="serve optuna-dashboard with the studies' artifacts")
+    _storage_flag(p)
+    p.add_argument(
+        "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
+    )
+    p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    p.add_argument("--artifacts", help="artifact store (default: the one the studies recorded)")
+    p.set_defaults(func=_dashboard)
+    p = sub.add_parser(
+        "compare", help="compare studies (staged, full grid, TPE) in one HTML report"
+    )
+    p.add_argument("names", nargs="+", help="studies on the same data")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("compare.html"),
+        help="HTML report (a .csv of all trials is written beside it)",
+    )
+    _storage_flag(p)
+    p.set_defaults(func=_compare)
+    p = sub.add_parser(
+        "demo", help="synthetic data -> staged study with 2 CPU workers -> status -> best trial"
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("spacehpo-demo"),
+        help="demo folder (re-running continues it)",
+    )
+    p.add_argument(
+        "--compare",
+        action="store_true",
+        help="also run staged and full grid on tiny data and write compare.html",
+    )
+    p.set_defaults(func=_demo)
+
+
 COMMAND_GROUPS: list[Callable[[argparse._SubParsersAction], None]] = [
     _data_commands,
     _model_commands,
     _hpo_commands,
+    _user_commands,
 ]
 
 
@@ -422,6 +509,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     try:
         args.func(args)
     except USER_ERRORS as err:

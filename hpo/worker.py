@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -25,6 +25,7 @@ from optuna.trial import TrialState
 from spacehpo.data.yolo import fingerprint
 from spacehpo.hpo.claim import Claimed, claim, suggest_all
 from spacehpo.hpo.errors import HpoError
+from spacehpo.hpo.notes import write_note
 from spacehpo.hpo.plans import Done, Wait
 from spacehpo.hpo.pruning import build_pruner
 from spacehpo.hpo.study import StudySpec, load, requeue
@@ -53,7 +54,9 @@ class WorkerConfig:
     grace_s: float = 60.0
     poll_s: float = 2.0
     max_trials: int | None = None
-    retry_budget_s: float = 120.0
+    retry_budget_s: float = field(
+        default_factory=lambda: float(os.environ.get("SPACEHPO_RETRY_S", "120"))
+    )
 
 
 class HandBack(Exception):
@@ -196,6 +199,12 @@ def _run_trial(
     ckpt_dir.mkdir()
     with Heartbeat(handle, trial._trial_id):
         params = retry(lambda: suggest_all(trial, spec), "recording params")
+        retry(
+            lambda: trial.set_user_attr(
+                "worker", f"{socket.gethostname()}:{os.getpid()}:{cfg.device}"
+            ),
+            "recording the worker",
+        )
         frozen = retry(lambda: study._storage.get_trial(trial._trial_id), "reading the trial")
         resume = frozen.user_attrs.get("resume") or {}
         curves: dict[str, list[float]] = {k: list(resume.get(k, [])) for k in ("centre_acc", "iou")}
@@ -256,6 +265,7 @@ def _run_trial(
             retry(lambda: trial.set_user_attr("artifacts", artifacts), "recording artifacts")
             retry(lambda: trial.set_user_attr("best_metrics", result.metrics), "recording metrics")
             retry(lambda: study.tell(trial, result.metrics["class_acc"]), "completing the trial")
+            retry(lambda: write_note(study, spec), "updating the study note")
             log(f"trial {trial.number} complete: class_acc {result.metrics['class_acc']:.3f}")
         except optuna.TrialPruned as pruned:
             retry(lambda: study.tell(trial, state=TrialState.PRUNED), "pruning the trial")

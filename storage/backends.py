@@ -86,9 +86,12 @@ def open_storage(
     heartbeat_s: float = 10.0,
     grace_s: float = 60.0,
     on_stale: OnStale | None = None,
-    retry_budget_s: float = 120.0,
+    retry_budget_s: float | None = None,
 ) -> StorageHandle:
+    """`retry_budget_s`: how long to ride out an unreachable server (default SPACEHPO_RETRY_S or 120 s)."""
     url = resolve_url(url)
+    if retry_budget_s is None:
+        retry_budget_s = float(os.environ.get("SPACEHPO_RETRY_S", "120"))
     if url is None or url.startswith("journal:") or url.endswith(".log"):
         path = Path(url.removeprefix("journal:")) if url else runs_dir / "journal.log"
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,12 @@
+# The spacehpo image for workers, the dashboard and the init step (CUDA build of torch from PyPI).
+FROM python:3.11-slim
+WORKDIR /app
+RUN pip install --no-cache-dir torch==2.14.1 torchvision==0.29.1
+COPY pyproject.toml README.md ./
+COPY data ./data
+COPY model ./model
+COPY hpo ./hpo
+COPY storage ./storage
+COPY bench ./bench
+RUN pip install --no-cache-dir .
+ENTRYPOINT []

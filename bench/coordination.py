@@ -1,0 +1,178 @@
+"""Coordination cost: N worker processes run a trainable that does no work, so what is measured
+is the engine itself: points claimed per second, time from one trial's end to the same worker's
+next trial start (p50/p99), database connections held, and duplicates (must be 0).
+
+    python -m bench.coordination [--workers 1,4,16,32] [--storages postgres,journal] [--plan full]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import uuid
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import sqlalchemy
+from spacehpo.hpo.study import load
+from spacehpo.storage.backends import open_storage
+
+from bench.common import header, table
+
+ADMIN = "postgresql+psycopg2://postgres@127.0.0.1/postgres"
+REAL_TRIAL_S = 225.0  # 15 epochs of 66k images at 5,000 img/s plus validation, on one H100
+
+
+def _spacehpo(*args: str, cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [sys.executable, "-m", "spacehpo.hpo.cli", *args],
+        cwd=cwd,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def run(kind: str, workers: int, plan: str, epochs: int, work: Path) -> list[str]:
+    db = f"spacehpo_bench_{uuid.uuid4().hex[:8]}"
+    admin = sqlalchemy.create_engine(ADMIN, isolation_level="AUTOCOMMIT")
+    if kind == "postgres":
+        with admin.connect() as c:
+            c.execute(sqlalchemy.text(f"CREATE DATABASE {db}"))
+        url = f"postgresql://postgres@127.0.0.1/{db}"
+    else:
+        url = f"journal:{work / f'{kind}-{workers}.log'}"
+    create = _spacehpo(
+        "study",
+        "create",
+        "bench",
+        "--storage",
+        url,
+        "--plan",
+        plan,
+        "--trainable",
+        "spacehpo.bench.trainables:reporting_noop",
+        "--pruner",
+        "median",
+        "--epochs",
+        str(epochs),
+        "--artifacts",
+        str(work / "artifacts"),
+        cwd=work,
+    )
+    assert create.wait() == 0, create.stderr.read()
+    peak, stop = [0], threading.Event()
+
+    def watch() -> None:
+        while not stop.wait(0.2):
+            with admin.connect() as c:
+                n = c.execute(
+                    sqlalchemy.text("SELECT count(*) FROM pg_stat_activity WHERE datname = :d"),
+                    {"d": db},
+                ).scalar()
+            peak[0] = max(peak[0], int(n))
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    if kind == "postgres":
+        watcher.start()
+    procs = [
+        _spacehpo(
+            "worker", "bench", "--storage", url, "--device", "cpu", "--poll", "0.05", cwd=work
+        )
+        for _ in range(workers)
+    ]
+    for p in procs:
+        assert p.wait() == 0, p.stderr.read()
+    stop.set()
+    handle = open_storage(url)
+    trials = load(handle, "bench")[0].get_trials()
+    handle.close()
+    if kind == "postgres":
+        with admin.connect() as c:
+            c.execute(sqlalchemy.text(f"DROP DATABASE {db} WITH (FORCE)"))
+    admin.dispose()
+    by_worker = defaultdict(list)
+    for t in trials:
+        by_worker[t.user_attrs.get("worker")].append(t)
+    gaps = [
+        (b.datetime_start - a.datetime_complete).total_seconds()
+        for ts in by_worker.values()
+        for a, b in zip(
+            sorted(ts, key=lambda t: t.datetime_start),
+            sorted(ts, key=lambda t: t.datetime_start)[1:],
+            strict=False,
+        )
+    ]
+    span = (
+        max(t.datetime_complete for t in trials) - min(t.datetime_start for t in trials)
+    ).total_seconds()
+    durations = [(t.datetime_complete - t.datetime_start).total_seconds() for t in trials]
+    points = {(t.user_attrs.get("stage"), t.user_attrs.get("point")) for t in trials}
+    per_trial = float(np.median(gaps) if gaps else 0) + float(np.median(durations))
+    return [
+        kind,
+        str(workers),
+        str(len(trials)),
+        f"{len(trials) / span:.1f}",
+        f"{np.median(gaps) * 1000:.0f}" if gaps else "-",
+        f"{np.percentile(gaps, 99) * 1000:.0f}" if gaps else "-",
+        f"{np.median(durations) * 1000:.0f}",
+        str(peak[0]) if kind == "postgres" else "-",
+        str(len(trials) - len(points)),
+        f"{100 * per_trial / REAL_TRIAL_S:.2f}%",
+    ]
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workers", default="1,4,16,32")
+    parser.add_argument("--storages", default="postgres,journal")
+    parser.add_argument("--plan", default="full")
+    parser.add_argument("--epochs", type=int, default=15, help="instant epoch reports per trial")
+    args = parser.parse_args(argv)
+    work = Path(tempfile.mkdtemp(prefix="bench-coord-"))
+    rows = []
+    try:
+        for kind in args.storages.split(","):
+            for n in (int(w) for w in args.workers.split(",")):
+                rows.append(run(kind, n, args.plan, args.epochs, work))
+                print("  done:", " ".join(rows[-1][:4]), flush=True)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    print(
+        header(
+            f"coordination, plan {args.plan}, {args.epochs} reported epochs per trial, no-op trainable"
+        )
+    )
+    print(
+        table(
+            rows,
+            [
+                "storage",
+                "workers",
+                "trials",
+                "trials/s",
+                "gap p50 ms",
+                "gap p99 ms",
+                "trial p50 ms",
+                "peak connections",
+                "duplicates",
+                f"overhead per {REAL_TRIAL_S:.0f} s trial",
+            ],
+        )
+    )
+    worst = max(rows, key=lambda r: float(r[-1].rstrip("%")))
+    print(
+        f"ratio: coordination is at most {worst[-1]} of a real trial ({worst[0]}, {worst[1]} workers); duplicates {sum(int(r[8]) for r in rows)}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""Search cost: on one fixed synthetic dataset, the epochs each plan trains and the best validation
+class accuracy it finds: staged (22), full grid (108), full grid with median pruning, and staged +
+TPE. The ratio is each plan's cost against the full grid's.
+
+    python -m bench.search [--size 64] [--n-train 165] [--epochs 2] [--tpe 10] [--devices cpu:2] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+from spacehpo.hpo.compare import cost_of, rank_in
+from spacehpo.hpo.demo import DemoScale, prepare_study, run_workers, synthetic_data
+from spacehpo.hpo.plans import full_plan, staged_plan
+from spacehpo.hpo.study import load
+from spacehpo.hpo.trainable import DETECTOR
+from spacehpo.storage.backends import open_storage
+
+from bench.common import header, table
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size", type=int, default=64)
+    parser.add_argument("--n-train", type=int, default=165)
+    parser.add_argument("--n-val", type=int, default=66)
+    parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--tpe", type=int, default=10)
+    parser.add_argument("--devices", default="cpu:2")
+    parser.add_argument("--trainable", default=DETECTOR)
+    parser.add_argument(
+        "--out", type=Path, help="keep the studies here (default: a temporary folder)"
+    )
+    args = parser.parse_args(argv)
+    work = args.out or Path(tempfile.mkdtemp(prefix="bench-search-"))
+    scale = DemoScale(args.size, args.n_train, args.n_val, args.epochs)
+    storage = f"journal:{work / 'journal.log'}"
+    data = synthetic_data(work, scale)
+    runs = [
+        ("full", full_plan(), "none", 0),
+        ("staged", staged_plan(), "none", 0),
+        ("full-pruned", full_plan(), "median", 0),
+        ("staged+tpe", staged_plan(), "none", args.tpe),
+    ]
+    for name, plan, pruner, tpe in runs:
+        prepare_study(
+            storage, data, name, plan, scale, work / "artifacts", pruner, args.trainable, tpe
+        )
+        run_workers(name, storage, args.devices)
+    handle = open_storage(storage)
+    loaded = {name: load(handle, name) for name, *_ in runs}
+    costs = {name: cost_of(*loaded[name]) for name in loaded}
+    full = costs["full"]
+    full_trials = loaded["full"][0].get_trials(deepcopy=False)
+    rows = []
+    for name, c in costs.items():
+        best = c.best.value if c.best else float("nan")
+        rank = rank_in(c.best, full_trials) if c.best else None
+        rows.append(
+            [
+                name,
+                str(c.trials),
+                str(c.epochs),
+                f"{c.epochs / full.epochs:.3f}",
+                f"{best:.4f}",
+                f"{full.best.value - best:+.4f}",
+                str(rank or "-"),
+                f"{c.device_hours * 3600:.0f}",
+            ]
+        )
+    handle.close()
+    print(
+        header(
+            f"search cost, {args.size} px, {args.n_train} train images, {args.epochs} epochs, {args.devices}"
+        )
+    )
+    print(
+        table(
+            rows,
+            [
+                "plan",
+                "trials",
+                "epochs",
+                "cost vs full",
+                "best class_acc",
+                "gap to full best",
+                "winner's rank in full",
+                "device-s",
+            ],
+        )
+    )
+    staged = costs["staged"]
+    print(
+        f"ratio: staged costs {staged.epochs / full.epochs:.3f} of the full grid and finds "
+        f"{staged.best.value:.4f} against the full grid's {full.best.value:.4f}"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,76 @@
+"""`spacehpo export`: a trial's best weights, its settings and pictures, as a folder any host can
+use with `spacehpo predict` and `spacehpo evaluate`."""
+
+from __future__ import annotations
+
+import json
+import platform
+import time
+from importlib.metadata import version
+from pathlib import Path
+
+import optuna
+from optuna.trial import FrozenTrial, TrialState
+from spacehpo.data.files import staged_dir
+from spacehpo.hpo.errors import HpoError
+from spacehpo.hpo.plans import best_trial
+from spacehpo.hpo.study import StudySpec, record_of
+from spacehpo.model.checkpoint import load_checkpoint
+from spacehpo.storage.artifacts import get_file, open_artifact_store
+
+PICTURES = ("confusion", "overlays")
+
+
+def choose_trial(study: optuna.Study, number: int | None) -> FrozenTrial:
+    trials = study.get_trials(deepcopy=False)
+    if number is None:
+        best = best_trial([record_of(t) for t in trials])
+        if best is None:
+            raise HpoError(f"study {study.study_name!r} has no complete trial yet")
+        number = best.number
+    chosen = next((t for t in trials if t.number == number), None)
+    if chosen is None:
+        raise HpoError(f"study {study.study_name!r} has no trial {number}")
+    if chosen.state != TrialState.COMPLETE:
+        raise HpoError(
+            f"trial {number} is {chosen.state.name}: only a complete trial has a best checkpoint to export"
+        )
+    return chosen
+
+
+def export_trial(
+    study: optuna.Study, spec: StudySpec, number: int | None, out: Path
+) -> FrozenTrial:
+    trial = choose_trial(study, number)
+    artifacts = trial.user_attrs.get("artifacts", {})
+    if "model" not in artifacts:
+        raise HpoError(
+            f"trial {trial.number} published no model (its trainable returned no 'model' file)"
+        )
+    store = open_artifact_store(spec.artifacts)
+    with staged_dir(out) as tmp:
+        if not get_file(store, artifacts["model"], tmp / "model.pt"):
+            raise HpoError(
+                f"trial {trial.number}: model artifact {artifacts['model']} is missing from {spec.artifacts}"
+            )
+        weights = load_checkpoint(tmp / "model.pt", required=("model", "class_names", "image_size"))
+        for name in PICTURES:
+            if name in artifacts:
+                get_file(store, artifacts[name], tmp / f"{name}.png")
+        config = {
+            "study": study.study_name,
+            "trial": trial.number,
+            "params": trial.params,
+            "metrics": trial.user_attrs.get("best_metrics", {}),
+            "best_epoch": weights.get("epoch"),
+            "stage": trial.user_attrs.get("stage_name"),
+            "dataset": {"path": spec.settings.get("data"), "fingerprint": spec.fingerprint},
+            "class_names": weights["class_names"],
+            "image_size": weights["image_size"],
+            "training": weights.get("config", {}),
+            "versions": {p: version(p) for p in ("torch", "torchvision", "optuna", "spacehpo")}
+            | {"python": platform.python_version()},
+            "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        (tmp / "config.json").write_text(json.dumps(config, indent=2))
+    return trial

@@ -1,0 +1,58 @@
+"""Each benchmark runs from one command at a tiny size and prints its ratio line (no timing asserted)."""
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+CASES = {
+    "data": ["--n", "3", "--size", "64"],
+    "train": ["--batch", "2", "--steps", "1", "--size", "64", "--source", "96"],
+    "coordination": [
+        "--workers",
+        "1,2",
+        "--storages",
+        "journal,postgres",
+        "--plan",
+        "staged",
+        "--epochs",
+        "2",
+    ],
+    "search": [
+        "--size",
+        "64",
+        "--n-train",
+        "11",
+        "--n-val",
+        "11",
+        "--epochs",
+        "1",
+        "--tpe",
+        "2",
+        "--trainable",
+        "tests.hpo.fakes:scored",
+    ],
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_benchmark_runs_and_prints_its_ratio(name: str, postgres_up: None) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", f"bench.{name}", *CASES[name]],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.strip().splitlines()
+    assert lines[-1].startswith("ratio:"), result.stdout
+    assert any(
+        line.startswith("# ") for line in lines
+    )  # the header with date, machine and versions
+    if name == "coordination":
+        assert "duplicates 0" in lines[-1]
