@@ -93,7 +93,7 @@ def compare(studies: list[tuple[optuna.Study, StudySpec]], out: Path) -> str:
     )
     full_best = full[1].best.value if full and full[1].best else None
     rows = []
-    for (study, _), c in zip(studies, costs, strict=True):
+    for c in costs:
         rank = rank_in(c.best, full[0].get_trials(deepcopy=False)) if full and c.best else None
         rows.append(
             {
