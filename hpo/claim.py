@@ -10,8 +10,8 @@ import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 from spacehpo.hpo.plans import Done, Enqueue, Wait, progress
-from spacehpo.hpo.study import StudySpec, records
-from spacehpo.storage.backends import StorageHandle
+from spacehpo.hpo.study import HANDED_BACK, StudySpec, records, requeue
+from spacehpo.storage.backends import Liveness, StorageHandle
 
 TPE_STAGE_NAME = "tpe"
 
@@ -21,11 +21,13 @@ class Claimed:
     trial: optuna.Trial
 
 
-def take_waiting(study: optuna.Study) -> optuna.Trial | None:
-    for t in sorted(
-        study.get_trials(deepcopy=False, states=(TrialState.WAITING,)), key=lambda t: t.number
-    ):
+def take_waiting(study: optuna.Study, liveness: Liveness) -> optuna.Trial | None:
+    """Win one WAITING trial, or None. The trial gets its first heartbeat BEFORE the state change,
+    so a worker killed right after winning still leaves a trial that can go stale."""
+    waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+    for t in sorted(waiting, key=lambda t: t.number):
         try:
+            liveness.beat(t._trial_id)
             won = study._storage.set_trial_state_values(t._trial_id, TrialState.RUNNING)
         except UpdateFinishedTrialError:  # our view was stale: another worker already ran it
             continue
@@ -42,12 +44,31 @@ def suggest_all(trial: optuna.Trial, spec: StudySpec) -> dict[str, float]:
     }
 
 
+def requeue_orphans(study: optuna.Study, spec: StudySpec) -> None:
+    """Finish a recovery that a killed worker left half done (trial failed, retry not queued).
+
+    Called under the study lock, where no recovery is in flight, so a FAIL trial that is the
+    latest attempt of its point and has no failure reason of its own (it went stale) or was
+    being handed back is an orphan. Trials that raised keep their reason and stay failed.
+    """
+    trials = study.get_trials(deepcopy=False)
+    latest: dict[tuple, optuna.trial.FrozenTrial] = {}
+    for t in sorted(trials, key=lambda t: t.number):
+        if "stage" in t.user_attrs:
+            latest[(t.user_attrs["stage"], t.user_attrs["point"])] = t
+    for t in latest.values():
+        reason = t.user_attrs.get("fail_reason")
+        if t.state == TrialState.FAIL and (reason is None or reason.startswith(HANDED_BACK)):
+            requeue(study, t, spec.max_retries, counts_as_retry=reason is None)
+
+
 def claim(study: optuna.Study, handle: StorageHandle, spec: StudySpec) -> Claimed | Wait | Done:
     """The next trial for this worker: claimed and RUNNING, or why there is none now."""
-    if trial := take_waiting(study):
+    if trial := take_waiting(study, handle.liveness):
         return Claimed(trial)
     with handle.lock.hold(study.study_name):
         handle.liveness.fail_stale(study)
+        requeue_orphans(study, spec)
         action = progress(spec.plan, records(study))
         if isinstance(action, Enqueue):
             stage = spec.plan.stages[action.stage]
@@ -67,7 +88,7 @@ def claim(study: optuna.Study, handle: StorageHandle, spec: StudySpec) -> Claime
             return action
         if isinstance(action, Done):
             return _tpe_trial(study, spec) or action
-        trial = take_waiting(study)
+        trial = take_waiting(study, handle.liveness)
         return Claimed(trial) if trial else Wait(-1, "another worker took the last queued point")
 
 

@@ -271,22 +271,26 @@ def same_params(a: dict[str, float], b: dict[str, float]) -> bool:
 
 
 def progress(plan: Plan, records: list[TrialRecord]) -> Enqueue | Wait | Claim | Done:
+    """The next step of the plan. A stage whose enqueueing was cut short (its worker killed
+    mid-way) gets its missing points: the earlier stages are finished by then, so the best
+    trial it inherits from, and hence its points, are the same as when it started."""
     for s, stage in enumerate(plan.stages):
         latest = _latest_per_point(records, s)
-        if not latest:
-            earlier = [r for r in records if r.stage is not None and r.stage < s]
-            best = best_trial(earlier)
-            if stage.inherit and best is None:
-                return Done(
-                    f"stage {s + 1} ({stage.name}) cannot start: no trial of earlier stages completed"
-                )
-            points = list(enumerate(stage.points(best.params if best else {})))
-            if plan.reuse_repeats:
-                finished = [r for r in earlier if r.state in ("COMPLETE", "PRUNED")]
-                points = [
-                    (i, p) for i, p in points if not any(same_params(p, r.params) for r in finished)
-                ]
-            return Enqueue(s, points, best.number if best else None)
+        earlier = [r for r in records if r.stage is not None and r.stage < s]
+        best = best_trial(earlier)
+        if not latest and stage.inherit and best is None:
+            return Done(
+                f"stage {s + 1} ({stage.name}) cannot start: no trial of earlier stages completed"
+            )
+        points = list(enumerate(stage.points(best.params if best else {})))
+        if plan.reuse_repeats:
+            finished = [r for r in earlier if r.state in ("COMPLETE", "PRUNED")]
+            points = [
+                (i, p) for i, p in points if not any(same_params(p, r.params) for r in finished)
+            ]
+        missing = [(i, p) for i, p in points if i not in latest]
+        if missing:
+            return Enqueue(s, missing, best.number if best else None)
         if any(r.state == "WAITING" for r in latest.values()):
             return Claim()
         running = [r.number for r in latest.values() if r.state not in FINISHED]

@@ -15,6 +15,7 @@ from spacehpo.hpo.plans import Plan, TrialRecord
 from spacehpo.storage.backends import StorageHandle
 
 ATTR = "spacehpo"
+HANDED_BACK = "handed back"  # fail_reason prefix of a trial a stopping worker returned to the queue
 
 
 @dataclass(frozen=True)

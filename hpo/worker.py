@@ -14,13 +14,13 @@ import socket
 import tempfile
 import threading
 import time
-import warnings
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
 
 import optuna
+from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 from spacehpo.data.yolo import fingerprint
 from spacehpo.hpo.claim import Claimed, claim, suggest_all
@@ -28,7 +28,7 @@ from spacehpo.hpo.errors import HpoError
 from spacehpo.hpo.notes import write_note
 from spacehpo.hpo.plans import Done, Wait
 from spacehpo.hpo.pruning import build_pruner
-from spacehpo.hpo.study import StudySpec, load, requeue
+from spacehpo.hpo.study import HANDED_BACK, StudySpec, load, requeue
 from spacehpo.hpo.trainable import DETECTOR, TrialContext, load_trainable
 from spacehpo.storage.artifacts import (
     ArtifactStore,
@@ -39,8 +39,6 @@ from spacehpo.storage.artifacts import (
 )
 from spacehpo.storage.backends import StorageHandle, open_storage
 from spacehpo.storage.retry import retrying
-
-warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
 
 @dataclass(frozen=True)
@@ -270,11 +268,17 @@ def _run_trial(
         except optuna.TrialPruned as pruned:
             retry(lambda: study.tell(trial, state=TrialState.PRUNED), "pruning the trial")
             log(f"trial {trial.number} {pruned}")
+        except UpdateFinishedTrialError:
+            # Another worker declared this trial stale while we were cut off, and re-queued it.
+            log(
+                f"trial {trial.number} was declared stale and re-queued elsewhere; abandoning this copy"
+            )
+            state["checkpoint"] = None  # the re-queued trial resumes from it
         except HandBack:
 
             def hand_back() -> None:
                 with handle.lock.hold(study.study_name):
-                    trial.set_user_attr("fail_reason", "handed back: worker stopped")
+                    trial.set_user_attr("fail_reason", f"{HANDED_BACK}: worker stopped")
                     study.tell(trial, state=TrialState.FAIL)
                     requeue(
                         study,

@@ -115,26 +115,31 @@ def open_storage(
         )
     url = normalise_postgres_url(url)
 
+    lock = AdvisoryLock(url)
+
     def connect() -> RDBStorage:
-        return RDBStorage(
-            url,
-            engine_kwargs={
-                "pool_size": 2,
-                "max_overflow": 2,
-                "pool_pre_ping": True,
-                "pool_recycle": 300,
-            },
-            heartbeat_interval=max(1, round(heartbeat_s)),
-            grace_period=max(2, round(grace_s)),
-            heartbeat_stale_trial_callback=on_stale,
-        )
+        # Optuna creates its tables on first use, and two processes doing so at once on a fresh
+        # database collide (duplicate pg_type); the advisory lock makes the first one do it alone.
+        with lock.hold("optuna-schema"):
+            return RDBStorage(
+                url,
+                engine_kwargs={
+                    "pool_size": 2,
+                    "max_overflow": 2,
+                    "pool_pre_ping": True,
+                    "pool_recycle": 300,
+                },
+                heartbeat_interval=max(1, round(heartbeat_s)),
+                grace_period=max(2, round(grace_s)),
+                heartbeat_stale_trial_callback=on_stale,
+            )
 
     storage = retrying(connect, f"connecting to {redact(url)}", retry_budget_s)
     return StorageHandle(
         storage,
         redact(url),
         url,
-        AdvisoryLock(url),
+        lock,
         Liveness(storage, heartbeat_s, grace_s, on_stale),
         runs_dir,
     )

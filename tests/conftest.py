@@ -73,7 +73,9 @@ def pg_url(postgres_up: None) -> Iterator[str]:
 
     name = f"spacehpo_t_{uuid.uuid4().hex[:10]}"
     admin = sqlalchemy.create_engine(
-        "postgresql+psycopg2://postgres@127.0.0.1/postgres", isolation_level="AUTOCOMMIT"
+        "postgresql+psycopg2://postgres@127.0.0.1/postgres",
+        isolation_level="AUTOCOMMIT",
+        pool_pre_ping=True,
     )
     with admin.connect() as conn:
         conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))

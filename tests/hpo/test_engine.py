@@ -5,42 +5,12 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import optuna
 from optuna.trial import TrialState
 from spacehpo.hpo.plans import BOX, LR, SIGMA, WD, K
-from spacehpo.hpo.study import load
-from spacehpo.storage.backends import open_storage
 
 from tests.conftest import assert_one_line_error, run_cli, start_workers, wait_all
 from tests.hpo.fakes import score
-
-FAKE = "tests.hpo.fakes:scored"
-
-
-def _create(storage: str, cwd: Path, *extra: str, name: str = "s") -> None:
-    r = run_cli(
-        "study",
-        "create",
-        name,
-        "--storage",
-        storage,
-        "--trainable",
-        FAKE,
-        "--pruner",
-        "none",
-        "--artifacts",
-        str(cwd / "artifacts"),
-        *extra,
-    )
-    assert r.returncode == 0, r.stderr
-
-
-def _trials(storage: str, name: str = "s") -> list[optuna.trial.FrozenTrial]:
-    handle = open_storage(storage)
-    study, _ = load(handle, name)
-    trials = study.get_trials()
-    handle.close()
-    return trials
+from tests.hpo.studies import FAKE, create_fake_study, trials_of
 
 
 def _key(params: dict) -> tuple:
@@ -61,9 +31,11 @@ def expected_staged_points() -> list[set[tuple]]:
 def test_staged_plan_with_four_workers_runs_each_point_once(
     storage_url: str, tmp_path: Path
 ) -> None:
-    _create(storage_url, tmp_path, "--set", "epochs=2", "--set", "sleep=0.02")
+    create_fake_study(
+        storage_url, tmp_path, "--pruner", "none", "--set", "epochs=2", "--set", "sleep=0.02"
+    )
     wait_all(start_workers(4, "s", storage_url, tmp_path))
-    trials = _trials(storage_url)
+    trials = trials_of(storage_url)
     assert len(trials) == 22 and all(t.state == TrialState.COMPLETE for t in trials)
     points = Counter((t.user_attrs["stage"], t.user_attrs["point"]) for t in trials)
     assert max(points.values()) == 1
@@ -75,9 +47,11 @@ def test_staged_plan_with_four_workers_runs_each_point_once(
 
 
 def test_full_grid_with_four_workers_runs_108_points_once(storage_url: str, tmp_path: Path) -> None:
-    _create(storage_url, tmp_path, "--plan", "full", "--set", "epochs=1")
+    create_fake_study(
+        storage_url, tmp_path, "--pruner", "none", "--plan", "full", "--set", "epochs=1"
+    )
     wait_all(start_workers(4, "s", storage_url, tmp_path))
-    trials = _trials(storage_url)
+    trials = trials_of(storage_url)
     assert len(trials) == 108 and all(t.state == TrialState.COMPLETE for t in trials)
     assert len({_key(t.params) for t in trials}) == 108
 
@@ -89,14 +63,25 @@ def test_sigkilled_worker_trial_resumes_from_its_checkpoint(
     plan.write_text(
         "[[stage]]\ngrid = { lr = [1e-4, 3e-4] }\nfixed = { weight_decay = 1e-4, sigma = 0.5, k = 8, box_weight = 5 }\n"
     )
-    _create(storage_url, tmp_path, "--plan", str(plan), "--set", "epochs=6", "--set", "sleep=0.4")
+    create_fake_study(
+        storage_url,
+        tmp_path,
+        "--pruner",
+        "none",
+        "--plan",
+        str(plan),
+        "--set",
+        "epochs=6",
+        "--set",
+        "sleep=0.4",
+    )
     liveness = ("--heartbeat", "0.5", "--grace", "3")
     victim = start_workers(1, "s", storage_url, tmp_path, *liveness)[0]
     deadline = time.time() + 60
     while time.time() < deadline:
         running = [
             t
-            for t in _trials(storage_url)
+            for t in trials_of(storage_url)
             if t.state == TrialState.RUNNING and len(t.intermediate_values) >= 2
         ]
         if running:
@@ -105,7 +90,7 @@ def test_sigkilled_worker_trial_resumes_from_its_checkpoint(
     victim.send_signal(signal.SIGKILL)
     victim.wait()
     wait_all(start_workers(2, "s", storage_url, tmp_path, *liveness))
-    trials = _trials(storage_url)
+    trials = trials_of(storage_url)
     failed = [t for t in trials if t.state == TrialState.FAIL]
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
     assert len(failed) == 1 and len(complete) == 2
@@ -120,9 +105,11 @@ def test_sigkilled_worker_trial_resumes_from_its_checkpoint(
 
 def test_failing_trial_fails_with_its_reason_and_the_study_goes_on(tmp_path: Path) -> None:
     storage = f"journal:{tmp_path / 'j.log'}"
-    _create(storage, tmp_path, "--set", "epochs=1", "--set", "nan_lr=0.0001")
+    create_fake_study(
+        storage, tmp_path, "--pruner", "none", "--set", "epochs=1", "--set", "nan_lr=0.0001"
+    )
     wait_all(start_workers(2, "s", storage, tmp_path))
-    trials = _trials(storage)
+    trials = trials_of(storage)
     failed = [t for t in trials if t.state == TrialState.FAIL]
     assert len(failed) == 2 and all("loss is nan" in t.user_attrs["fail_reason"] for t in failed)
     assert len(trials) == 22  # failed points count as finished; no endless retry
@@ -130,7 +117,7 @@ def test_failing_trial_fails_with_its_reason_and_the_study_goes_on(tmp_path: Pat
 
 def test_recreating_a_study_with_another_plan_is_refused(tmp_path: Path) -> None:
     storage = f"journal:{tmp_path / 'j.log'}"
-    _create(storage, tmp_path)
+    create_fake_study(storage, tmp_path, "--pruner", "none")
     again = run_cli(
         "study",
         "create",
@@ -163,7 +150,7 @@ def test_recreating_a_study_with_another_plan_is_refused(tmp_path: Path) -> None
 
 def test_status_shows_stages_best_and_eta(tmp_path: Path) -> None:
     storage = f"journal:{tmp_path / 'j.log'}"
-    _create(storage, tmp_path, "--set", "epochs=1")
+    create_fake_study(storage, tmp_path, "--pruner", "none", "--set", "epochs=1")
     wait_all(start_workers(1, "s", storage, tmp_path, "--max-trials", "5"))
     out = run_cli("study", "status", "s", "--storage", storage).stdout
     assert (
@@ -173,14 +160,16 @@ def test_status_shows_stages_best_and_eta(tmp_path: Path) -> None:
 
 def test_ctrl_c_hands_the_trial_back(tmp_path: Path) -> None:
     storage = f"journal:{tmp_path / 'j.log'}"
-    _create(storage, tmp_path, "--set", "epochs=4", "--set", "sleep=0.5")
+    create_fake_study(
+        storage, tmp_path, "--pruner", "none", "--set", "epochs=4", "--set", "sleep=0.5"
+    )
     worker = start_workers(1, "s", storage, tmp_path)[0]
-    while not any(len(t.intermediate_values) >= 1 for t in _trials(storage)):
+    while not any(len(t.intermediate_values) >= 1 for t in trials_of(storage)):
         time.sleep(0.1)
     worker.send_signal(signal.SIGINT)
     out = worker.communicate(timeout=30)[0]
     assert worker.returncode == 0 and "handed back" in out
-    trials = _trials(storage)
+    trials = trials_of(storage)
     handed = [t for t in trials if t.state == TrialState.FAIL]
     assert len(handed) == 1 and handed[0].user_attrs["fail_reason"].startswith("handed back")
     queued = [

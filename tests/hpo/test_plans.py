@@ -102,3 +102,17 @@ def test_toml_plan_and_its_errors(tmp_path: Path) -> None:
             resolve_plan(str(bad))
     with pytest.raises(HpoError, match="unknown plan 'grid'"):
         resolve_plan("grid")
+
+
+def test_a_stage_cut_short_while_enqueueing_gets_its_missing_points() -> None:
+    plan = staged_plan()
+    first = progress(plan, [])
+    recs = [TrialRecord(i, "COMPLETE", 0, i, p, 0.5 + i / 100, 0.5) for i, p in first.points]
+    second = progress(plan, recs)
+    assert isinstance(second, Enqueue) and len(second.points) == 9
+    partial = recs + [
+        TrialRecord(4 + j, "COMPLETE", 1, i, p, 0.4, 0.5)
+        for j, (i, p) in enumerate(second.points[:3])
+    ]
+    rest = progress(plan, partial)
+    assert isinstance(rest, Enqueue) and rest.stage == 1 and rest.points == second.points[3:]

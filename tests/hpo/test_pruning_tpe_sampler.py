@@ -8,12 +8,11 @@ from spacehpo.hpo.errors import HpoError
 from spacehpo.hpo.plans import DEFAULT_SPACE, staged_plan
 from spacehpo.hpo.pruning import build_pruner
 from spacehpo.hpo.sampler import StagedGridSampler
-from spacehpo.hpo.study import load
 from spacehpo.hpo.worker import WorkerConfig, run_worker
-from spacehpo.storage.backends import open_storage
 
 from tests.conftest import run_cli
 from tests.hpo.fakes import score
+from tests.hpo.studies import create_fake_study, trials_of
 
 
 def _study_with_curves(curves: list[tuple[list[float], list[float]]]) -> optuna.Study:
@@ -94,23 +93,8 @@ def test_staged_grid_sampler_runs_the_plan_in_one_process() -> None:
 def _grid_then_tpe(tmp_path: Path, invert: bool) -> list[optuna.trial.FrozenTrial]:
     storage = f"journal:{tmp_path / 'j.log'}"
     settings = ["--set", "epochs=1"] + (["--set", "invert=true"] if invert else [])
-    assert (
-        run_cli(
-            "study",
-            "create",
-            "s",
-            "--storage",
-            storage,
-            "--trainable",
-            "tests.hpo.fakes:scored",
-            "--pruner",
-            "none",
-            "--artifacts",
-            str(tmp_path / "a"),
-            *settings,
-        ).returncode
-        == 0
-    )
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    create_fake_study(storage, tmp_path, "--pruner", "none", *settings)
     run_worker(WorkerConfig("s", storage, poll_s=0.05))
     assert (
         run_cli(
@@ -119,10 +103,7 @@ def _grid_then_tpe(tmp_path: Path, invert: bool) -> list[optuna.trial.FrozenTria
         == 0
     )
     run_worker(WorkerConfig("s", storage, poll_s=0.05))
-    handle = open_storage(storage)
-    trials = load(handle, "s")[0].get_trials()
-    handle.close()
-    return trials
+    return trials_of(storage)
 
 
 def test_tpe_continuation_learns_from_the_grid(tmp_path: Path) -> None:

@@ -29,7 +29,9 @@ SHOTS = REPO / "build" / "screenshots"  # for the user to look at; git-ignored
 def secret_url(postgres_up: None) -> Iterator[str]:
     role, db = f"spacehpo_u_{uuid.uuid4().hex[:8]}", f"spacehpo_s_{uuid.uuid4().hex[:8]}"
     admin = sqlalchemy.create_engine(
-        "postgresql+psycopg2://postgres@127.0.0.1/postgres", isolation_level="AUTOCOMMIT"
+        "postgresql+psycopg2://postgres@127.0.0.1/postgres",
+        isolation_level="AUTOCOMMIT",
+        pool_pre_ping=True,
     )
     with admin.connect() as c:
         c.execute(sqlalchemy.text(f"CREATE ROLE {role} LOGIN PASSWORD '{PASSWORD}'"))

@@ -1,0 +1,129 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import sqlalchemy
+from spacehpo.storage.artifacts import get_file, open_artifact_store, put_file, remove_quietly
+from spacehpo.storage.backends import open_storage
+from spacehpo.storage.errors import StorageError
+from spacehpo.storage.locks import AdvisoryLock, JournalLock, lock_key
+from spacehpo.storage.retry import retrying
+from spacehpo.storage.urls import normalise_postgres_url, redact, scrub
+
+from tests.conftest import REPO
+
+
+def test_plain_postgresql_urls_use_psycopg2() -> None:
+    assert normalise_postgres_url("postgresql://u:p@h/db") == "postgresql+psycopg2://u:p@h/db"
+    assert normalise_postgres_url("postgres://u@h/db") == "postgresql+psycopg2://u@h/db"
+    assert normalise_postgres_url("postgresql+psycopg2://u@h/db") == "postgresql+psycopg2://u@h/db"
+
+
+def test_passwords_are_redacted_everywhere_in_a_text() -> None:
+    text = "failed: postgresql://alice:s3cr%40t@db:5432/x and postgresql+psycopg2://bob:pw@h/y"
+    assert (
+        redact(text)
+        == "failed: postgresql://alice:***@db:5432/x and postgresql+psycopg2://bob:***@h/y"
+    )
+    assert (
+        scrub("password s3cr@t rejected", "postgresql://alice:s3cr%40t@db/x")
+        == "password *** rejected"
+    )
+
+
+def test_sqlite_and_unknown_urls_are_refused() -> None:
+    with pytest.raises(StorageError, match="SQLite cannot serve several worker processes"):
+        open_storage("sqlite:///x.db")
+    with pytest.raises(StorageError, match="unsupported storage URL 'mysql://u:\\*\\*\\*@h/db'"):
+        open_storage("mysql://u:pw@h/db")
+
+
+def test_unreachable_server_gives_up_with_a_redacted_message() -> None:
+    with pytest.raises(StorageError) as err:
+        open_storage("postgresql://u:hunter2@127.0.0.1:1/db", retry_budget_s=1)
+    assert (
+        "hunter2" not in str(err.value)
+        and "***" in str(err.value)
+        and "unreachable" in str(err.value)
+    )
+
+
+def test_retry_rides_out_transient_errors() -> None:
+    calls = []
+
+    def flaky() -> str:
+        calls.append(1)
+        if len(calls) < 3:
+            raise sqlalchemy.exc.OperationalError(
+                "SELECT 1", {}, Exception("server closed the connection")
+            )
+        return "ok"
+
+    assert retrying(flaky, "test", budget_s=10, log=lambda _: None) == "ok" and len(calls) == 3
+
+
+def test_concurrent_opens_on_a_fresh_database(pg_url: str) -> None:
+    """Optuna's own table creation races; three workers starting together must all succeed."""
+    code = f"from spacehpo.storage import open_storage; open_storage({pg_url!r}).close()"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-W", "ignore", "-c", code],
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    assert [(p.wait(timeout=60), p.stderr.read()[-500:]) for p in procs] == [(0, "")] * 3
+
+
+def test_advisory_lock_excludes_a_second_holder(pg_url: str) -> None:
+    url = normalise_postgres_url(pg_url)
+    a, b = AdvisoryLock(url), AdvisoryLock(url)
+    with a.hold("study"), b.engine.connect() as conn:
+        got = conn.execute(
+            sqlalchemy.text("SELECT pg_try_advisory_lock(:k)"), {"k": lock_key("study")}
+        ).scalar()
+        assert got is False
+    with b.hold("study"):
+        pass
+    a.close()
+    b.close()
+
+
+def test_journal_lock_serialises_processes(tmp_path: Path) -> None:
+    journal = tmp_path / "j.log"
+    code = (
+        "import sys, time; from pathlib import Path; from spacehpo.storage.locks import JournalLock\n"
+        f"with JournalLock(Path({str(journal)!r})).hold('s'):\n"
+        "    open(sys.argv[1], 'a').write(f'in {time.time()}\\n'); time.sleep(0.3); open(sys.argv[1], 'a').write(f'out {time.time()}\\n')"
+    )
+    log = tmp_path / "log"
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(log)], env={**os.environ, "PYTHONPATH": str(REPO)}
+        )
+        for _ in range(3)
+    ]
+    assert [p.wait(timeout=30) for p in procs] == [0, 0, 0]
+    kinds = [line.split()[0] for line in log.read_text().splitlines()]
+    assert kinds == ["in", "out"] * 3  # never two holders at once
+    JournalLock(journal).close()
+
+
+def test_artifact_round_trip(tmp_path: Path) -> None:
+    store = open_artifact_store(str(tmp_path / "artifacts"))
+    src = tmp_path / "a.bin"
+    src.write_bytes(os.urandom(1000))
+    put_file(store, "x.pt", src)
+    assert (
+        get_file(store, "x.pt", tmp_path / "b.bin")
+        and (tmp_path / "b.bin").read_bytes() == src.read_bytes()
+    )
+    remove_quietly(store, "x.pt")
+    remove_quietly(store, "x.pt")
+    assert not get_file(store, "x.pt", tmp_path / "c.bin") and not (tmp_path / "c.bin").exists()
+    with pytest.raises(StorageError, match="s3://BUCKET"):
+        open_artifact_store("s3://bucket/prefix")
