@@ -46,14 +46,14 @@ class DualMetricPruner(BasePruner):
         epoch = len(curve)
         if epoch <= self.warmup:
             return False
-        finished = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
-        if len(finished) < self.startup:
+        trials = study.get_trials(
+            deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+        )
+        if sum(t.state != TrialState.RUNNING for t in trials) < self.startup:
             return False
         others = [
             best_up_to(c, epoch)
-            for t in study.get_trials(
-                deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
-            )
+            for t in trials
             if t.number != trial.number and len(c := t.user_attrs.get("centre_acc", [])) >= epoch
         ]
         return below_percentile(best_up_to(curve, epoch), others, self.percentile)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import optuna
+import sqlalchemy
 from optuna.storages import BaseStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend, JournalStorage
 from optuna.trial import FrozenTrial, TrialState
@@ -115,31 +116,33 @@ def open_storage(
         )
     url = normalise_postgres_url(url)
 
-    lock = AdvisoryLock(url)
-
     def connect() -> RDBStorage:
         # Optuna creates its tables on first use, and two processes doing so at once on a fresh
         # database collide (duplicate pg_type); the advisory lock makes the first one do it alone.
-        with lock.hold("optuna-schema"):
-            return RDBStorage(
-                url,
-                engine_kwargs={
-                    "pool_size": 2,
-                    "max_overflow": 2,
-                    "pool_pre_ping": True,
-                    "pool_recycle": 300,
-                },
-                heartbeat_interval=max(1, round(heartbeat_s)),
-                grace_period=max(2, round(grace_s)),
-                heartbeat_stale_trial_callback=on_stale,
-            )
+        bootstrap = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
+        try:
+            with AdvisoryLock(bootstrap).hold("optuna-schema"):
+                return RDBStorage(
+                    url,
+                    engine_kwargs={
+                        "pool_size": 2,
+                        "max_overflow": 2,
+                        "pool_pre_ping": True,
+                        "pool_recycle": 300,
+                    },
+                    heartbeat_interval=max(1, round(heartbeat_s)),
+                    grace_period=max(2, round(grace_s)),
+                    heartbeat_stale_trial_callback=on_stale,
+                )
+        finally:
+            bootstrap.dispose()
 
     storage = retrying(connect, f"connecting to {redact(url)}", retry_budget_s)
     return StorageHandle(
         storage,
         redact(url),
         url,
-        lock,
+        AdvisoryLock(storage.engine),
         Liveness(storage, heartbeat_s, grace_s, on_stale),
         runs_dir,
     )

@@ -21,8 +21,11 @@ def lock_key(name: str) -> int:
 
 
 class AdvisoryLock:
-    def __init__(self, url: str) -> None:
-        self.engine = sqlalchemy.create_engine(url, pool_size=1, max_overflow=0, pool_pre_ping=True)
+    """Takes a connection from `engine` while held: pass the storage's own engine, so a worker
+    holds no connection of its own for locking (connections are the limit with many workers)."""
+
+    def __init__(self, engine: sqlalchemy.Engine) -> None:
+        self.engine = engine
 
     @contextmanager
     def hold(self, name: str) -> Iterator[None]:
@@ -36,7 +39,7 @@ class AdvisoryLock:
                 conn.commit()
 
     def close(self) -> None:
-        self.engine.dispose()
+        pass  # the engine belongs to the storage
 
 
 class JournalLock:

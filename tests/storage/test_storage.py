@@ -80,8 +80,11 @@ def test_concurrent_opens_on_a_fresh_database(pg_url: str) -> None:
 
 
 def test_advisory_lock_excludes_a_second_holder(pg_url: str) -> None:
-    url = normalise_postgres_url(pg_url)
-    a, b = AdvisoryLock(url), AdvisoryLock(url)
+    engine = sqlalchemy.create_engine(normalise_postgres_url(pg_url), pool_size=1)
+    a, b = (
+        AdvisoryLock(engine),
+        AdvisoryLock(sqlalchemy.create_engine(normalise_postgres_url(pg_url))),
+    )
     with a.hold("study"), b.engine.connect() as conn:
         got = conn.execute(
             sqlalchemy.text("SELECT pg_try_advisory_lock(:k)"), {"k": lock_key("study")}

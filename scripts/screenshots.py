@@ -1,0 +1,79 @@
+"""Take the README's pictures from real runs: the dashboard on a study and a compare report.
+
+    .venv/bin/python scripts/screenshots.py --storage journal:spacehpo-demo/journal.log \
+        --compare spacehpo-demo/compare.html --out docs/screenshots
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from playwright.sync_api import sync_playwright
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--storage", required=True)
+    parser.add_argument("--study-id", type=int, default=1)
+    parser.add_argument("--trial", type=int, default=0, help="trial number to show")
+    parser.add_argument("--compare", type=Path)
+    parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "spacehpo.hpo.cli",
+            "dashboard",
+            "--storage",
+            args.storage,
+            "--port",
+            str(port),
+        ]
+    )
+    try:
+        time.sleep(4)
+        base = f"http://127.0.0.1:{port}/dashboard/studies/{args.study_id}"
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1500, "height": 1000})
+            page.goto(base)
+            page.wait_for_timeout(4000)
+            page.screenshot(path=str(args.out / "dashboard-study.png"))
+            page.goto(f"{base}/trials")
+            page.get_by_text(f"Trial {args.trial}").first.click()
+            page.wait_for_timeout(2500)
+            page.screenshot(path=str(args.out / "dashboard-trial.png"), full_page=True)
+            if args.compare:
+                page.goto(args.compare.resolve().as_uri())
+                page.wait_for_timeout(3000)
+                page.screenshot(path=str(args.out / "compare.png"), full_page=True)
+            browser.close()
+    finally:
+        server.terminate()
+        server.wait()
+
+
+if __name__ == "__main__":
+    main()
