@@ -11,6 +11,7 @@ import argparse
 import tempfile
 from pathlib import Path
 
+import optuna
 from spacehpo.hpo.compare import cost_of, rank_in
 from spacehpo.hpo.demo import DemoScale, prepare_study, run_workers, synthetic_data
 from spacehpo.hpo.plans import full_plan, staged_plan
@@ -34,6 +35,7 @@ def main(argv: list[str] | None = None) -> None:
         "--out", type=Path, help="keep the studies here (default: a temporary folder)"
     )
     args = parser.parse_args(argv)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
     work = args.out or Path(tempfile.mkdtemp(prefix="bench-search-"))
     scale = DemoScale(args.size, args.n_train, args.n_val, args.epochs)
     storage = f"journal:{work / 'journal.log'}"

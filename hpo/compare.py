@@ -3,6 +3,7 @@ and at what cost. One self-contained HTML file, a terminal table and a CSV of al
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,9 +80,25 @@ def check_comparable(specs: list[tuple[str, StudySpec]]) -> None:
 
 
 def rank_in(trial: FrozenTrial, reference: list[FrozenTrial]) -> int | None:
-    """1-based rank of `trial`'s configuration among the reference study's complete trials."""
-    done = sorted((t for t in reference if t.state == TrialState.COMPLETE), key=lambda t: -t.value)
-    return next((i for i, t in enumerate(done, 1) if same_params(t.params, trial.params)), None)
+    """1-based rank of `trial`'s configuration in the reference study, by the best class accuracy
+    each configuration reported (a pruned trial counts with its best epoch so far)."""
+    scored = [
+        (reached(t), t)
+        for t in reference
+        if t.state in (TrialState.COMPLETE, TrialState.PRUNED) and t.intermediate_values
+    ]
+    ranked = sorted(scored, key=lambda pair: -pair[0])
+    return next(
+        (i for i, (_, t) in enumerate(ranked, 1) if same_params(t.params, trial.params)), None
+    )
+
+
+def reached(t: FrozenTrial) -> float:
+    return (
+        t.value
+        if t.state == TrialState.COMPLETE and t.value is not None
+        else max(t.intermediate_values.values())
+    )
 
 
 def compare(studies: list[tuple[optuna.Study, StudySpec]], out: Path) -> str:
@@ -132,7 +149,13 @@ def compare(studies: list[tuple[optuna.Study, StudySpec]], out: Path) -> str:
     pd.concat(frames, ignore_index=True).to_csv(csv_path, index=False)
     _write_html(studies, costs, headline, out)
     text = table(
-        [[str(v) if not isinstance(v, float) else f"{v:.4f}" for v in r.values()] for r in rows],
+        [
+            [
+                "-" if v is None else f"{v:.4f}" if isinstance(v, float) else str(v)
+                for v in r.values()
+            ]
+            for r in rows
+        ],
         list(rows[0]),
     )
     return f"{text}\n\nreport {out}; all trials {csv_path}"
@@ -166,11 +189,9 @@ def _write_html(
         if len(done) < 2:
             continue
         dims = [
-            dict(
-                label=p,
-                values=[t.params[p] for t in done],
-                **({"tickformat": ".0e"} if spec.plan.space[p].log else {}),
-            )
+            dict(label=f"log10 {p}", values=[math.log10(t.params[p]) for t in done])
+            if spec.plan.space[p].log
+            else dict(label=p, values=[t.params[p] for t in done])
             for p in spec.plan.space
         ]
         dims.append(dict(label="class_acc", values=[t.value for t in done]))

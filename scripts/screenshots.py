@@ -68,7 +68,10 @@ def main() -> None:
             if args.compare:
                 page.goto(args.compare.resolve().as_uri())
                 page.wait_for_timeout(3000)
-                page.screenshot(path=str(args.out / "compare.png"), full_page=True)
+                page.set_viewport_size({"width": 1300, "height": 1150})
+                page.screenshot(
+                    path=str(args.out / "compare.png")
+                )  # headline, stage winners, cost curves
             browser.close()
     finally:
         server.terminate()
