@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from spacehpo.data.errors import DataError
 from spacehpo.hpo.errors import HpoError
-from spacehpo.model.config import TrainConfig
+from spacehpo.model.config import RUN_SETTINGS, TrainConfig
 from spacehpo.model.errors import ModelError
 from spacehpo.storage.errors import StorageError
 from spacehpo.storage.urls import redact
@@ -25,15 +25,6 @@ if TYPE_CHECKING:
     from spacehpo.hpo.study import StudySpec
 
 USER_ERRORS: tuple[type[Exception], ...] = (DataError, ModelError, HpoError, StorageError)
-STUDY_SETTINGS = (
-    "epochs",
-    "batch_size",
-    "image_size",
-    "seed",
-    "schedule",
-    "warmup_epochs",
-    "pretrained",
-)
 
 TRAIN_FLAG_HELP = {
     "lr": "AdamW learning rate",
@@ -235,7 +226,7 @@ def study_spec_from_args(args: argparse.Namespace) -> StudySpec:
     from spacehpo.hpo.trainable import DETECTOR
 
     plan = resolve_plan(args.plan, args.reuse_repeats)
-    settings: dict[str, object] = {name: getattr(args, name) for name in STUDY_SETTINGS}
+    settings: dict[str, object] = {name: getattr(args, name) for name in RUN_SETTINGS}
     settings.update(_parse_set(args.set))
     fp = ""
     if args.data is not None:
@@ -373,7 +364,7 @@ def _hpo_commands(sub: argparse._SubParsersAction) -> None:
         metavar="KEY=VALUE",
         help="extra setting for the trainable",
     )
-    add_train_flags(p, STUDY_SETTINGS)
+    add_train_flags(p, RUN_SETTINGS)
     p.set_defaults(func=_study_create)
     p = study.add_parser(
         "extend", help="continue a study with TPE trials seeded by its finished trials"

@@ -17,7 +17,6 @@ from typing import Any
 
 from spacehpo.hpo.errors import HpoError
 
-PARAMS = ("lr", "weight_decay", "sigma", "k", "box_weight")
 FINISHED = ("COMPLETE", "PRUNED", "FAIL")
 
 

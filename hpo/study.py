@@ -116,11 +116,11 @@ def requeue(
     previous = attrs.get("resume", {})
     checkpoint = attrs.get("checkpoint") or previous.get("checkpoint")
     epochs = checkpoint["epoch"] if checkpoint else 0
+    # The failed trial's own values include the epochs it replayed from earlier attempts, and
+    # the worker reports an epoch's values before it records the epoch's checkpoint.
     curve = [
         failed.intermediate_values[e] for e in sorted(failed.intermediate_values) if e <= epochs
     ]
-    if len(curve) < epochs:  # this attempt resumed itself: its curve starts with the previous one's
-        curve = previous.get("class_acc", [])[:epochs]
     resume = {
         "checkpoint": checkpoint,
         "class_acc": curve,

@@ -224,24 +224,22 @@ def _run_trial(
         )
 
         def report(epoch: int, metrics: dict[str, float]) -> None:
-            if (ckpt_dir / "last.pt").exists():
-                artifact = f"ckpt-{study._study_id}-{trial._trial_id}-e{epoch}.pt"
-                put_file(store, artifact, ckpt_dir / "last.pt")
-                retry(
-                    lambda: trial.set_user_attr(
-                        "checkpoint", {"artifact": artifact, "epoch": epoch}
-                    ),
-                    "recording checkpoint",
-                )
-                if state["checkpoint"]:
-                    remove_quietly(store, state["checkpoint"])
-                state["checkpoint"] = artifact
+            # Values first, checkpoint second: every checkpointed epoch then has its values, so a
+            # retry resumes with the whole curve; a kill in between costs that one epoch.
             state["epochs_run"] += 1
             for key in curves:
                 curves[key].append(float(metrics.get(key, float("nan"))))
                 retry(lambda k=key: trial.set_user_attr(k, curves[k]), "reporting")
             retry(lambda: trial.set_user_attr("epochs_run", state["epochs_run"]), "reporting")
             retry(lambda: trial.report(float(metrics["class_acc"]), epoch), "reporting")
+            if (ckpt_dir / "last.pt").exists():
+                artifact = f"ckpt-{study._study_id}-{trial._trial_id}-e{epoch}.pt"
+                put_file(store, artifact, ckpt_dir / "last.pt")
+                checkpoint = {"artifact": artifact, "epoch": epoch}
+                retry(lambda: trial.set_user_attr("checkpoint", checkpoint), "recording checkpoint")
+                if state["checkpoint"]:
+                    remove_quietly(store, state["checkpoint"])
+                state["checkpoint"] = artifact
             log(
                 f"trial {trial.number} epoch {epoch}: class_acc {metrics['class_acc']:.3f} centre_acc {metrics.get('centre_acc', float('nan')):.3f}"
             )

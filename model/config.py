@@ -5,6 +5,20 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
+# The hyperparameters the HPO tunes, and the run settings a study fixes for all its trials.
+HYPERPARAMETERS = ("lr", "weight_decay", "sigma", "k", "box_weight")
+RUN_SETTINGS = (
+    "epochs",
+    "batch_size",
+    "image_size",
+    "seed",
+    "schedule",
+    "warmup_epochs",
+    "pretrained",
+)
+# Everything that changes a run's result; the other fields (device, threads...) may differ on resume.
+RESULT_FIELDS = (*HYPERPARAMETERS, "centre_weight", *RUN_SETTINGS)
+
 
 @dataclass(frozen=True)
 class TrainConfig:

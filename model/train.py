@@ -14,29 +14,12 @@ import torch
 from spacehpo.data.cache import CachedSplit, open_split
 from spacehpo.data.yolo import read_names
 from spacehpo.model.checkpoint import load_checkpoint, save_checkpoint
-from spacehpo.model.config import TrainConfig
+from spacehpo.model.config import RESULT_FIELDS, TrainConfig
 from spacehpo.model.errors import ModelError
 from spacehpo.model.infer import predict_arrays, split_metrics
 from spacehpo.model.loss import detector_loss
 from spacehpo.model.network import Detector, build_detector, normalise
 from tqdm import tqdm
-
-# Settings that change the result; the others (device, threads...) may differ on resume.
-RESULT_FIELDS = (
-    "lr",
-    "weight_decay",
-    "sigma",
-    "k",
-    "box_weight",
-    "centre_weight",
-    "epochs",
-    "batch_size",
-    "image_size",
-    "seed",
-    "schedule",
-    "warmup_epochs",
-    "pretrained",
-)
 
 
 @dataclass(frozen=True)

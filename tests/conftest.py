@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -64,19 +65,22 @@ def postgres_up() -> None:
         subprocess.run(["bash", str(REPO / "scripts" / "test-services.sh")], check=True)
 
 
+def admin_engine() -> sqlalchemy.Engine:
+    """The server's superuser, for creating and dropping test databases and roles."""
+    return sqlalchemy.create_engine(
+        "postgresql+psycopg2://postgres@127.0.0.1/postgres",
+        isolation_level="AUTOCOMMIT",
+        pool_pre_ping=True,
+    )
+
+
 @pytest.fixture
 def pg_url(postgres_up: None) -> Iterator[str]:
     """A fresh, empty database per test, dropped afterwards."""
     import uuid
 
-    import sqlalchemy
-
     name = f"spacehpo_t_{uuid.uuid4().hex[:10]}"
-    admin = sqlalchemy.create_engine(
-        "postgresql+psycopg2://postgres@127.0.0.1/postgres",
-        isolation_level="AUTOCOMMIT",
-        pool_pre_ping=True,
-    )
+    admin = admin_engine()
     with admin.connect() as conn:
         conn.execute(sqlalchemy.text(f'CREATE DATABASE "{name}"'))
     yield f"postgresql://postgres@127.0.0.1/{name}"

@@ -81,7 +81,9 @@ def test_random_sigkills_during_a_staged_study(pg_url: str, tmp_path: Path) -> N
     figures = _check_plan_done_exactly_once(trials_of(pg_url), 22)
     print(f"SIGKILLs {kills}: {figures}")
     assert figures["killed"] >= 1
-    assert figures["epochs_retrained"] == 0  # every kill resumed from the last epoch checkpoint
+    # every kill resumed from the last epoch checkpoint: at most the one epoch reported but not
+    # yet checkpointed when the kill landed is trained again
+    assert figures["epochs_retrained"] <= figures["killed"]
 
 
 def _restart_test(pg_url: str, tmp_path: Path, outage_s: float, grace: str) -> None:
@@ -205,7 +207,7 @@ def test_whole_fleet_stopped_and_restarted(pg_url: str, tmp_path: Path) -> None:
     wait_all(start_workers(3, "s", pg_url, tmp_path, *FAST_LIVENESS))
     figures = _check_plan_done_exactly_once(trials_of(pg_url), 22)
     print(f"fleet restart: {figures}")
-    assert figures["killed"] >= 1 and figures["epochs_retrained"] == 0
+    assert figures["killed"] >= 1 and figures["epochs_retrained"] <= figures["killed"]
 
 
 def test_worker_refuses_other_data(tiny_dataset: Path, tmp_path: Path) -> None:

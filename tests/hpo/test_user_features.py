@@ -19,7 +19,7 @@ import torch
 from spacehpo.hpo.study import load
 from spacehpo.storage.backends import open_storage
 
-from tests.conftest import REPO, SPARK_SAMPLE, assert_one_line_error, run_cli
+from tests.conftest import REPO, SPARK_SAMPLE, admin_engine, assert_one_line_error, run_cli
 
 PASSWORD = "Sup3r-S3cret-pw"
 SHOTS = REPO / "build" / "screenshots"  # for the user to look at; git-ignored
@@ -28,11 +28,7 @@ SHOTS = REPO / "build" / "screenshots"  # for the user to look at; git-ignored
 @pytest.fixture(scope="module")
 def secret_url(postgres_up: None) -> Iterator[str]:
     role, db = f"spacehpo_u_{uuid.uuid4().hex[:8]}", f"spacehpo_s_{uuid.uuid4().hex[:8]}"
-    admin = sqlalchemy.create_engine(
-        "postgresql+psycopg2://postgres@127.0.0.1/postgres",
-        isolation_level="AUTOCOMMIT",
-        pool_pre_ping=True,
-    )
+    admin = admin_engine()
     with admin.connect() as c:
         c.execute(sqlalchemy.text(f"CREATE ROLE {role} LOGIN PASSWORD '{PASSWORD}'"))
         c.execute(sqlalchemy.text(f"CREATE DATABASE {db} OWNER {role}"))
