@@ -71,13 +71,13 @@ class ImageSource:
     def __call__(self, idx: np.ndarray) -> torch.Tensor:
         if self.resident is not None:
             return self.resident[torch.from_numpy(idx).to(self.device)]
-        return torch.from_numpy(self.split.images[np.sort(idx)]).to(self.device, non_blocking=True)
+        return torch.from_numpy(self.split.images[idx]).to(self.device, non_blocking=True)
 
 
 def _targets(
     split: CachedSplit, idx: np.ndarray, device: torch.device
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    labels = torch.from_numpy(split.labels[np.sort(idx)]).to(device)
+    labels = torch.from_numpy(split.labels[idx]).to(device)
     return labels[:, 0].long(), labels[:, 1:].float()
 
 
@@ -114,8 +114,10 @@ def train(
     images = ImageSource(data.train, device, on_device)
     for epoch in range(len(history), cfg.epochs):
         order = np.random.default_rng([cfg.seed, epoch]).permutation(len(data.train))
+        # Each batch in ascending index order: memmap reads run forward, and images and labels
+        # (read separately, from the memmap or the GPU copy) pair up by construction.
         batches = [
-            order[i : i + cfg.batch_size]
+            np.sort(order[i : i + cfg.batch_size])
             for i in range(0, steps_per_epoch * cfg.batch_size, cfg.batch_size)
         ]
         bar = tqdm(

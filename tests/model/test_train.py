@@ -177,3 +177,16 @@ def test_refuses_a_checkpoint_with_pickled_objects_at_the_cli(
     assert_one_line_error(
         run_cli("evaluate", "--checkpoint", str(evil), "--data", str(tiny_dataset)), "weights_only"
     )
+
+
+def test_device_resident_images_train_like_the_memmap(tiny_dataset: Path, tmp_path: Path) -> None:
+    """The GPU path (the whole split as one tensor) must pair images and labels exactly as the
+    memmap path does; on CPU both run, so the histories must agree."""
+    data = load_data(tiny_dataset, 64, progress=False)
+    cfg = TrainConfig(epochs=1, batch_size=11, image_size=64)
+    memmap = train(cfg, data, tmp_path / "a", progress=False)
+    resident = train(
+        cfg.with_params({"data_on_device": True}), data, tmp_path / "b", progress=False
+    )
+    assert memmap[0]["loss"] == pytest.approx(resident[0]["loss"], rel=1e-5)
+    assert memmap[0]["class_acc"] == resident[0]["class_acc"]
