@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from PIL import Image
-from spacehpo.data.spark import bbox_to_yolo, read_labels
+from spacehpo.data.spark import bbox_to_yolo, image_sizes, read_labels
 from spacehpo.model.config import TrainConfig
 from spacehpo.model.infer import (
     evaluate_dataset,
@@ -113,7 +113,8 @@ def run_predict(
     lm = load_model(checkpoint, device)
     paths = image_paths(images)
     preds = predict_files(lm, paths)
-    sizes = [Image.open(p).size for p in paths]
+    widths, heights = image_sizes(paths)
+    sizes = [(int(w), int(h)) for w, h in zip(widths, heights, strict=True)]
     truth = {}
     if labels is not None:
         spark = read_labels(labels)
