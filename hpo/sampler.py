@@ -4,7 +4,8 @@
     study.optimize(objective)  # stops by itself when the plan is done
 
 The objective suggests each plan parameter with `suggest_float` and returns class accuracy
-(or any score to maximise). Stage logic is `plans.progress`, as in the workers. Several processes
+(or any score to maximise); to break ties on centre accuracy as the workers do, it sets
+`trial.set_user_attr("best_metrics", {"centre_acc": ...})`. Stage logic is `plans.progress`, as in the workers. Several processes
 need the workers instead: this sampler, like GridSampler, would hand the same point to two of them.
 """
 
@@ -17,20 +18,7 @@ from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
 from spacehpo.hpo.plans import Done, Enqueue, Plan, TrialRecord, Wait, progress, validate
-
-
-def _record(t: FrozenTrial, assigned: dict[int, dict[str, Any]]) -> TrialRecord:
-    info = assigned.get(t.number, {})
-    value = t.values[0] if t.values else None
-    return TrialRecord(
-        t.number,
-        t.state.name,
-        t.user_attrs.get("stage", info.get("stage")),
-        t.user_attrs.get("point", info.get("point")),
-        dict(t.params) or info.get("params", {}),
-        value,
-        t.user_attrs.get("centre_acc_best"),
-    )
+from spacehpo.hpo.study import record_of
 
 
 class StagedGridSampler(BaseSampler):
@@ -52,9 +40,7 @@ class StagedGridSampler(BaseSampler):
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
         if not self._queue:
             others = [
-                _record(t, self._assigned)
-                for t in study.get_trials(deepcopy=False)
-                if t.number != trial.number
+                record_of(t) for t in study.get_trials(deepcopy=False) if t.number != trial.number
             ]
             action = progress(self.plan, others)
             if isinstance(action, Wait):
@@ -97,9 +83,7 @@ class StagedGridSampler(BaseSampler):
         if self._queue:
             return
         finished = [
-            _record(t, self._assigned)
-            for t in study.get_trials(deepcopy=False)
-            if t.number != trial.number
+            record_of(t) for t in study.get_trials(deepcopy=False) if t.number != trial.number
         ]
         finished.append(
             TrialRecord(
