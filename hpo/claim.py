@@ -9,8 +9,8 @@ from dataclasses import dataclass
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
-from spacehpo.hpo.plans import Done, Enqueue, Wait, progress
-from spacehpo.hpo.study import HANDED_BACK, StudySpec, records, requeue
+from spacehpo.hpo.plans import Done, Enqueue, Wait, latest_attempts, progress
+from spacehpo.hpo.study import HANDED_BACK, StudySpec, record_of, records, requeue
 from spacehpo.storage.backends import Liveness, StorageHandle
 
 TPE_STAGE_NAME = "tpe"
@@ -51,12 +51,9 @@ def requeue_orphans(study: optuna.Study, spec: StudySpec) -> None:
     latest attempt of its point and has no failure reason of its own (it went stale) or was
     being handed back is an orphan. Trials that raised keep their reason and stay failed.
     """
-    trials = study.get_trials(deepcopy=False)
-    latest: dict[tuple, optuna.trial.FrozenTrial] = {}
-    for t in sorted(trials, key=lambda t: t.number):
-        if "stage" in t.user_attrs:
-            latest[(t.user_attrs["stage"], t.user_attrs["point"])] = t
-    for t in latest.values():
+    trials = {t.number: t for t in study.get_trials(deepcopy=False)}
+    for record in latest_attempts([record_of(t) for t in trials.values()]).values():
+        t = trials[record.number]
         reason = t.user_attrs.get("fail_reason")
         if t.state == TrialState.FAIL and (reason is None or reason.startswith(HANDED_BACK)):
             requeue(study, t, spec.max_retries, counts_as_retry=reason is None)

@@ -256,12 +256,12 @@ def best_trial(records: list[TrialRecord]) -> TrialRecord | None:
     return max(done, key=lambda r: (r.value, r.centre_acc or 0.0, -r.number), default=None)
 
 
-def _latest_per_point(records: list[TrialRecord], stage: int) -> dict[int, TrialRecord]:
-    latest: dict[int, TrialRecord] = {}
-    for r in sorted((r for r in records if r.stage == stage), key=lambda r: r.number):
-        latest[r.point] = (
-            r  # a retry is a later trial of the same point and supersedes the failed one
-        )
+def latest_attempts(records: list[TrialRecord]) -> dict[tuple[int, int], TrialRecord]:
+    """The latest trial of each (stage, point): a retry supersedes the attempt it replaces."""
+    latest: dict[tuple[int, int], TrialRecord] = {}
+    for r in sorted(records, key=lambda r: r.number):
+        if r.stage is not None:
+            latest[(r.stage, r.point)] = r
     return latest
 
 
@@ -273,8 +273,9 @@ def progress(plan: Plan, records: list[TrialRecord]) -> Enqueue | Wait | Claim |
     """The next step of the plan. A stage whose enqueueing was cut short (its worker killed
     mid-way) gets its missing points: the earlier stages are finished by then, so the best
     trial it inherits from, and hence its points, are the same as when it started."""
+    attempts = latest_attempts(records)
     for s, stage in enumerate(plan.stages):
-        latest = _latest_per_point(records, s)
+        latest = {point: r for (st, point), r in attempts.items() if st == s}
         earlier = [r for r in records if r.stage is not None and r.stage < s]
         best = best_trial(earlier)
         if not latest and stage.inherit and best is None:

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
-from spacehpo.hpo.plans import best_trial, progress
+from spacehpo.hpo.plans import FINISHED, Done, best_trial, latest_attempts, progress
 from spacehpo.hpo.study import StudySpec, record_of, state_counts
 from spacehpo.model.commands import table
 
@@ -103,17 +103,10 @@ def status_text(study: optuna.Study, spec: StudySpec, storage_display: str) -> s
         for t in trials
         if t.state in (TrialState.COMPLETE, TrialState.PRUNED) and (d := _duration(t))
     ]
-    remaining = (
-        spec.plan.size
-        + sum(e["n"] for e in spec.tpe)
-        - sum(
-            1
-            for r in recs
-            if r.state in ("COMPLETE", "PRUNED") or (r.state == "FAIL" and not _superseded(r, recs))
-        )
-    )
+    finished = sum(r.state in FINISHED for r in latest_attempts(recs).values())
+    remaining = spec.plan.size + sum(e["n"] for e in spec.tpe) - finished
     lines.append("")
-    if remaining <= 0 and type(state).__name__ == "Done":
+    if remaining <= 0 and isinstance(state, Done):
         lines.append("plan finished")
     elif done_durations:
         workers = max(1, len(running))
@@ -126,7 +119,3 @@ def status_text(study: optuna.Study, spec: StudySpec, storage_display: str) -> s
         lines.append(f"{remaining} trial(s) to go; ETA after the first trial finishes")
     lines.append(f"as of {time.strftime('%Y-%m-%d %H:%M:%S')}")
     return "\n".join(lines)
-
-
-def _superseded(r, recs) -> bool:  # noqa: ANN001
-    return any(o.number > r.number and o.stage == r.stage and o.point == r.point for o in recs)
