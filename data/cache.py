@@ -20,7 +20,8 @@ import numpy as np
 from filelock import FileLock
 from PIL import Image
 from spacehpo.data.errors import DataError
-from spacehpo.data.yolo import fingerprint, load_split
+from spacehpo.data.yolo import fingerprint as dataset_fingerprint
+from spacehpo.data.yolo import load_split
 from tqdm import tqdm
 
 
@@ -56,12 +57,22 @@ def _decode_job(job: tuple[Path, int]) -> np.ndarray:
 
 
 def open_split(
-    data_root: Path, split: str, size: int, cache_dir: Path | None = None, progress: bool = True
+    data_root: Path,
+    split: str,
+    size: int,
+    cache_dir: Path | None = None,
+    progress: bool = True,
+    *,
+    fingerprint: str | None = None,
 ) -> CachedSplit:
-    """The cached split, built first if no process on this host has built it yet."""
+    """The cached split, built first if no process on this host has built it yet.
+
+    `fingerprint` is `data_root`'s, if the caller already has it: hashing 88,000 images takes
+    seconds to minutes, so a worker computes it once per process rather than per trial.
+    """
     cache_dir = cache_dir or default_cache_dir()
     cache_dir.mkdir(parents=True, exist_ok=True)
-    entry = cache_dir / f"{fingerprint(data_root)}-{size}px-{split}"
+    entry = cache_dir / f"{fingerprint or dataset_fingerprint(data_root)}-{size}px-{split}"
     if not entry.is_dir():
         with FileLock(str(entry) + ".lock"):
             if not entry.is_dir():

@@ -1,4 +1,5 @@
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -6,8 +7,10 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 from spacehpo.data.cache import decode, open_split
 from spacehpo.data.synth import SynthConfig, generate
+from spacehpo.data.yolo import fingerprint
 
 from tests.conftest import REPO
 
@@ -60,3 +63,15 @@ def test_killed_build_leaves_nothing(tmp_path: Path) -> None:
     split = open_split(data, "train", 200, cache, progress=False)  # the next user builds it whole
     assert len(split) == 300 and split.images[-1].any()
     assert not list(cache.glob("*.tmp-*"))
+
+
+def test_a_known_fingerprint_is_not_recomputed(tiny_dataset: Path, tmp_path: Path) -> None:
+    root = tmp_path / "ds"
+    shutil.copytree(tiny_dataset, root)
+    built = open_split(root, "train", 32, tmp_path / "cache", progress=False)
+    known = fingerprint(root)
+    (root / "data.yaml").unlink()  # hashing the dataset now fails: only the given value can work
+    with pytest.raises(FileNotFoundError):
+        open_split(root, "train", 32, tmp_path / "cache", progress=False)
+    reopened = open_split(root, "train", 32, tmp_path / "cache", progress=False, fingerprint=known)
+    assert reopened.stems == built.stems and np.array_equal(reopened.images, built.images)

@@ -1,3 +1,4 @@
+import hashlib
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -5,8 +6,18 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from PIL import Image
 from spacehpo.data.errors import DataError
-from spacehpo.data.yolo import fingerprint, load_split, parse_label_line
+from spacehpo.data.synth import SynthConfig, generate
+from spacehpo.data.yolo import (
+    IMAGE_SUFFIXES,
+    SPLITS,
+    check_dataset,
+    check_labels,
+    fingerprint,
+    load_split,
+    parse_label_line,
+)
 
 from tests.conftest import run_cli
 
@@ -108,12 +119,73 @@ def test_clean_dataset_passes(tiny_dataset: Path) -> None:
     )
 
 
+DECODED_ONLY = {"truncated image", "empty image file"}  # defects seen only by decoding
+
+
+@pytest.mark.parametrize("defect", list(DEFECTS))
+def test_label_scan_names_each_defect_it_can_see(
+    tiny_dataset: Path, tmp_path: Path, defect: str
+) -> None:
+    root = tmp_path / "ds"
+    shutil.copytree(tiny_dataset, root)
+    break_it, fragment = DEFECTS[defect]
+    path = break_it(root)
+    scanned, checked = check_labels(root), check_dataset(root)[1]
+    assert [str(p) for p in checked if str(p).startswith(str(path))], checked
+    if defect in DECODED_ONLY:  # the scan never decodes an image: that is what makes it fast
+        assert scanned == []
+    else:
+        assert scanned == checked and fragment in str(scanned[0])
+
+
+def test_label_scan_reports_dataset_level_defects(tiny_dataset: Path, tmp_path: Path) -> None:
+    root = tmp_path / "ds"
+    shutil.copytree(tiny_dataset, root)
+    assert check_labels(root) == []
+    for p in (root / "images" / "val").iterdir():
+        p.unlink()
+    assert any("empty split" in str(p) for p in check_labels(root))
+    (root / "data.yaml").write_text("names: [")
+    assert [str(p) for p in check_labels(root)] == [f"{root / 'data.yaml'}:1: not valid YAML"]
+    (root / "data.yaml").unlink()
+    assert "data.yaml: missing" in str(check_labels(root)[0])
+
+
+def _documented_fingerprint(root: Path) -> str:
+    """The definition, written out serially: name and size of each file, labels whole, images by
+    their first and last 64 KiB. Studies store this value, so it must not drift."""
+    digest = hashlib.sha256((root / "data.yaml").read_bytes())
+    for split in SPLITS:
+        for folder, suffixes in (("images", IMAGE_SUFFIXES), ("labels", (".txt",))):
+            for path in sorted((root / folder / split).iterdir()):
+                if path.suffix.lower() in suffixes:
+                    data, size = path.read_bytes(), path.stat().st_size
+                    body = data if folder == "labels" else data[:65536] + data[-65536:]
+                    digest.update(f"{folder}/{split}/{path.name}:{size}".encode() + body)
+    return digest.hexdigest()[:16]
+
+
+def test_fingerprint_is_the_documented_hash_at_any_thread_count(tmp_path: Path) -> None:
+    root = tmp_path / "ds"
+    generate(root, SynthConfig(n_train=3, n_val=2, size=768, seed=1), progress=False)
+    sizes = [p.stat().st_size for p in (root / "images" / "train").iterdir()]
+    assert max(sizes) > 65536  # both branches: small images counted twice, large by their ends
+    expected = _documented_fingerprint(root)
+    assert fingerprint(root, threads=1) == fingerprint(root) == expected
+
+
 def test_fingerprint_follows_content(tiny_dataset: Path, tmp_path: Path) -> None:
     root = tmp_path / "ds"
     shutil.copytree(tiny_dataset, root)
     assert fingerprint(root) == fingerprint(tiny_dataset)
     _label(root).write_text("0 0.5 0.5 0.2 0.2\n")
-    assert fingerprint(root) != fingerprint(tiny_dataset)
+    relabelled = fingerprint(root)
+    assert relabelled != fingerprint(tiny_dataset)
+    image = _first(root, "images")
+    with Image.open(image) as im:
+        im.load()
+    im.save(image, quality=50)  # re-encoded: same name, same pixels to the eye
+    assert fingerprint(root) != relabelled
 
 
 @settings(max_examples=200, deadline=None)
