@@ -67,3 +67,11 @@ def test_cli_writes_dataset_and_refuses_bad_arguments(tmp_path: Path) -> None:
     )
     assert_one_line_error(run_cli("data", "synth", "--out", str(tmp_path / "d")), "already exists")
     assert not (tmp_path / "e").exists()
+
+
+def test_drawing_processes_write_the_same_bytes(tmp_path: Path) -> None:
+    cfg = SynthConfig(n_train=150, n_val=3, size=48, seed=5, format="spark")
+    generate(tmp_path / "one", cfg, progress=False)
+    generate(tmp_path / "two", cfg, progress=False, workers=2)
+    assert _digest(tmp_path / "one") == _digest(tmp_path / "two")
+    assert len(list((tmp_path / "two" / "train").iterdir())) == 150  # more than one chunk
