@@ -31,7 +31,7 @@ REAL_TRIAL_S = 225.0  # 15 epochs of 66k images at 5,000 img/s plus validation, 
 
 def _spacehpo(*args: str, cwd: Path) -> subprocess.Popen:
     return subprocess.Popen(
-        [sys.executable, "-m", "spacehpo.hpo.cli", *args],
+        [sys.executable, "-m", "spacehpo.cli", *args],
         cwd=cwd,
         env={**os.environ, "OMP_NUM_THREADS": "1"},
         stdout=subprocess.DEVNULL,

@@ -14,7 +14,9 @@ from optuna.trial import FrozenTrial, TrialState
 from spacehpo.data.files import staged_dir
 from spacehpo.hpo.errors import HpoError
 from spacehpo.hpo.plans import best_trial
-from spacehpo.hpo.study import StudySpec, record_of
+from spacehpo.hpo.record import artifacts_of, best_metrics_of, position_of, record_of
+from spacehpo.hpo.study import StudySpec
+from spacehpo.hpo.trainable import DATA
 from spacehpo.model.checkpoint import load_checkpoint
 from spacehpo.storage.artifacts import get_file, open_artifact_store
 
@@ -39,19 +41,25 @@ def choose_trial(study: optuna.Study, number: int | None) -> FrozenTrial:
 
 
 def export_trial(
-    study: optuna.Study, spec: StudySpec, number: int | None, out: Path
+    study: optuna.Study,
+    spec: StudySpec,
+    number: int | None,
+    out: Path,
+    store_path: str | None = None,
 ) -> FrozenTrial:
+    """`store_path`: this host's path to the study's artifact store, if it differs."""
     trial = choose_trial(study, number)
-    artifacts = trial.user_attrs.get("artifacts", {})
+    artifacts = artifacts_of(trial)
     if "model" not in artifacts:
         raise HpoError(
             f"trial {trial.number} published no model (its trainable returned no 'model' file)"
         )
-    store = open_artifact_store(spec.artifacts)
+    location = store_path or spec.artifacts
+    store = open_artifact_store(location)
     with staged_dir(out) as tmp:
         if not get_file(store, artifacts["model"], tmp / "model.pt"):
             raise HpoError(
-                f"trial {trial.number}: model artifact {artifacts['model']} is missing from {spec.artifacts}"
+                f"trial {trial.number}: model artifact {artifacts['model']} is missing from {location}"
             )
         weights = load_checkpoint(tmp / "model.pt", required=("model", "class_names", "image_size"))
         for name in PICTURES:
@@ -61,10 +69,10 @@ def export_trial(
             "study": study.study_name,
             "trial": trial.number,
             "params": trial.params,
-            "metrics": trial.user_attrs.get("best_metrics", {}),
+            "metrics": best_metrics_of(trial),
             "best_epoch": weights.get("epoch"),
-            "stage": trial.user_attrs.get("stage_name"),
-            "dataset": {"path": spec.settings.get("data"), "fingerprint": spec.fingerprint},
+            "stage": position.stage_name if (position := position_of(trial)) else None,
+            "dataset": {"path": spec.settings.get(DATA), "fingerprint": spec.fingerprint},
             "class_names": weights["class_names"],
             "image_size": weights["image_size"],
             "training": weights.get("config", {}),

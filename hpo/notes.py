@@ -5,7 +5,9 @@ from __future__ import annotations
 import optuna
 from optuna_dashboard import save_note
 from spacehpo.hpo.plans import best_trial
-from spacehpo.hpo.study import StudySpec, record_of
+from spacehpo.hpo.record import record_of, stage_of
+from spacehpo.hpo.study import StudySpec
+from spacehpo.hpo.trainable import DATA
 
 
 def note_text(study: optuna.Study, spec: StudySpec) -> str:
@@ -14,16 +16,16 @@ def note_text(study: optuna.Study, spec: StudySpec) -> str:
         f"# {study.study_name}",
         "",
         f"**Plan** `{spec.plan.name}`: {spec.plan.size} grid points"
-        + (f" + {sum(e['n'] for e in spec.tpe)} TPE trials" if spec.tpe else ""),
-        f"**Data** `{spec.settings.get('data', '-')}` (fingerprint `{spec.fingerprint or '-'}`)",
-        "**Training** " + ", ".join(f"{k}={v}" for k, v in spec.settings.items() if k != "data"),
+        + (f" + {spec.tpe_trials} TPE trials" if spec.tpe else ""),
+        f"**Data** `{spec.settings.get(DATA, '-')}` (fingerprint `{spec.fingerprint or '-'}`)",
+        "**Training** " + ", ".join(f"{k}={v}" for k, v in spec.training_settings().items()),
         f"**Pruner** {spec.pruner}; objective: validation class accuracy at the predicted centre cell",
         "",
         "| stage | grid | inherits | best so far |",
         "|---|---|---|---|",
     ]
     for s, stage in enumerate(spec.plan.stages):
-        best = best_trial([record_of(t) for t in trials if t.user_attrs.get("stage") == s])
+        best = best_trial([record_of(t) for t in trials if stage_of(t) == s])
         grid = " x ".join(f"{k} {list(v)}" for k, v in stage.grid.items())
         shown = f"#{best.number}: {best.value:.3f}" if best else "-"
         lines.append(

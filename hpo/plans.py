@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from spacehpo.hpo.errors import HpoError
+from spacehpo.model.metrics import rank_key
 
 FINISHED = ("COMPLETE", "PRUNED", "FAIL")
 
@@ -251,9 +252,9 @@ class Done:
 
 
 def best_trial(records: list[TrialRecord]) -> TrialRecord | None:
-    """Highest class accuracy among COMPLETE trials; ties: centre accuracy, then lower number."""
+    """The best COMPLETE trial by the one ranking rule; a full tie goes to the earlier trial."""
     done = [r for r in records if r.state == "COMPLETE" and r.value is not None]
-    return max(done, key=lambda r: (r.value, r.centre_acc or 0.0, -r.number), default=None)
+    return max(done, key=lambda r: (*rank_key(r.value, r.centre_acc), -r.number), default=None)
 
 
 def latest_attempts(records: list[TrialRecord]) -> dict[tuple[int, int], TrialRecord]:

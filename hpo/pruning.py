@@ -14,6 +14,7 @@ import optuna
 from optuna.pruners import BasePruner, HyperbandPruner, MedianPruner, NopPruner, PercentilePruner
 from optuna.trial import FrozenTrial, TrialState
 from spacehpo.hpo.errors import HpoError
+from spacehpo.hpo.record import curves_of
 
 STARTUP_TRIALS = 4
 WARMUP_EPOCHS = 1  # no pruning at epoch 1; Optuna steps here are epochs counted from 1
@@ -42,7 +43,7 @@ class DualMetricPruner(BasePruner):
     def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
         if self.class_pruner.prune(study, trial):
             return True
-        curve = trial.user_attrs.get("centre_acc", [])
+        curve = curves_of(trial).centre_acc
         epoch = len(curve)
         if epoch <= self.warmup:
             return False
@@ -54,7 +55,7 @@ class DualMetricPruner(BasePruner):
         others = [
             best_up_to(c, epoch)
             for t in trials
-            if t.number != trial.number and len(c := t.user_attrs.get("centre_acc", [])) >= epoch
+            if t.number != trial.number and len(c := curves_of(t).centre_acc) >= epoch
         ]
         return below_percentile(best_up_to(curve, epoch), others, self.percentile)
 

@@ -4,9 +4,10 @@
     study.optimize(objective)  # stops by itself when the plan is done
 
 The objective suggests each plan parameter with `suggest_float` and returns class accuracy
-(or any score to maximise); to break ties on centre accuracy as the workers do, it sets
-`trial.set_user_attr("best_metrics", {"centre_acc": ...})`. Stage logic is `plans.progress`, as in the workers. Several processes
-need the workers instead: this sampler, like GridSampler, would hand the same point to two of them.
+(or any score to maximise); to break ties on centre accuracy as the workers do, it records its
+best metrics with `TrialWriter(trial).result({"centre_acc": ...}, {})` (hpo/record.py). Stage
+logic is `plans.progress`, as in the workers. Several processes need the workers instead: this
+sampler, like GridSampler, would hand the same point to two of them.
 """
 
 from __future__ import annotations
@@ -18,14 +19,14 @@ from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
 from spacehpo.hpo.plans import Done, Enqueue, Plan, TrialRecord, Wait, progress, validate
-from spacehpo.hpo.study import record_of
+from spacehpo.hpo.record import Position, record_of, write_position
 
 
 class StagedGridSampler(BaseSampler):
     def __init__(self, plan: Plan) -> None:
         self.plan = validate(plan)
-        self._assigned: dict[int, dict[str, Any]] = {}
-        self._queue: list[dict[str, Any]] = []
+        self._assigned: dict[int, tuple[Position, dict[str, float]]] = {}
+        self._queue: list[tuple[Position, dict[str, float]]] = []
 
     def infer_relative_search_space(
         self, study: optuna.Study, trial: FrozenTrial
@@ -53,20 +54,12 @@ class StagedGridSampler(BaseSampler):
             assert isinstance(action, Enqueue)
             stage = self.plan.stages[action.stage]
             self._queue = [
-                {
-                    "stage": action.stage,
-                    "stage_name": stage.name,
-                    "point": i,
-                    "params": p,
-                    "inherited_from": action.inherited_from,
-                }
+                (Position(self.plan.name, action.stage, stage.name, i, action.inherited_from), p)
                 for i, p in action.points
             ]
-        info = self._queue.pop(0)
-        self._assigned[trial.number] = info
-        for key in ("stage", "stage_name", "point", "inherited_from"):
-            study._storage.set_trial_user_attr(trial._trial_id, key, info[key])
-        study._storage.set_trial_user_attr(trial._trial_id, "plan", self.plan.name)
+        position, params = self._queue.pop(0)
+        self._assigned[trial.number] = (position, params)
+        write_position(study._storage, trial._trial_id, position)
 
     def sample_independent(
         self,
@@ -75,7 +68,7 @@ class StagedGridSampler(BaseSampler):
         param_name: str,
         param_distribution: BaseDistribution,
     ) -> Any:
-        return self._assigned[trial.number]["params"][param_name]
+        return self._assigned[trial.number][1][param_name]
 
     def after_trial(
         self, study: optuna.Study, trial: FrozenTrial, state: TrialState, values: Any
@@ -85,16 +78,10 @@ class StagedGridSampler(BaseSampler):
         finished = [
             record_of(t) for t in study.get_trials(deepcopy=False) if t.number != trial.number
         ]
+        position, params = self._assigned[trial.number]
+        value = values[0] if values else None
         finished.append(
-            TrialRecord(
-                trial.number,
-                state.name,
-                self._assigned[trial.number]["stage"],
-                self._assigned[trial.number]["point"],
-                self._assigned[trial.number]["params"],
-                values[0] if values else None,
-                None,
-            )
+            TrialRecord(trial.number, state.name, position.stage, position.point, params, value)
         )
         if isinstance(progress(self.plan, finished), Done):
             study.stop()

@@ -1,19 +1,97 @@
-"""`spacehpo study status`: per stage, counts by state, the best trial, running trials, an ETA."""
+"""`spacehpo study status`: per stage, counts by state, the best trial, running trials, an ETA.
+
+Built as data (`StatusReport`), so the command line can print it as tables or as JSON.
+"""
 
 from __future__ import annotations
 
-import time
+from dataclasses import asdict, dataclass
 from datetime import datetime
+from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
+from spacehpo.hpo.claim import TPE_STAGE_NAME
 from spacehpo.hpo.plans import FINISHED, Done, best_trial, latest_attempts, progress
-from spacehpo.hpo.study import StudySpec, record_of, state_counts
-from spacehpo.model.commands import table
+from spacehpo.hpo.record import record_of, stage_label, stage_of
+from spacehpo.hpo.study import StudySpec
+
+STATES = ("WAITING", "RUNNING", "COMPLETE", "PRUNED", "FAIL")
 
 
-def fmt_params(params: dict[str, float]) -> str:
-    return " ".join(f"{k}={v:g}" for k, v in params.items())
+@dataclass(frozen=True)
+class StageRow:
+    stage: str  # 1-based, or "+" for the TPE continuation
+    name: str
+    counts: dict[str, int]
+    best_trial: int | None
+    best_value: float | None
+    best_params: dict[str, float]
+
+
+@dataclass(frozen=True)
+class RunningRow:
+    trial: int
+    stage: str
+    epochs: int
+    elapsed_s: float | None
+    best_so_far: float | None
+
+
+@dataclass(frozen=True)
+class StatusReport:
+    study: str
+    plan: str
+    total_trials: int
+    stages: list[StageRow]
+    best: dict[str, Any] | None  # number, class_acc, centre_acc, params
+    running: list[RunningRow]
+    remaining: int
+    finished: bool
+    mean_trial_s: float | None
+    eta_s: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def state_counts(trials: list[FrozenTrial]) -> dict[str, int]:
+    counts = dict.fromkeys(STATES, 0)
+    for t in trials:
+        counts[t.state.name] += 1
+    return counts
+
+
+def _stage_rows(trials: list[FrozenTrial], spec: StudySpec) -> list[StageRow]:
+    names = [s.name for s in spec.plan.stages] + ([TPE_STAGE_NAME] if spec.tpe else [])
+    rows = []
+    for s, name in enumerate(names):
+        in_stage = [t for t in trials if stage_of(t) == s]
+        best = best_trial([record_of(t) for t in in_stage])
+        rows.append(
+            StageRow(
+                str(s + 1) if s < len(spec.plan.stages) else "+",
+                name,
+                state_counts(in_stage),
+                best.number if best else None,
+                best.value if best else None,
+                best.params if best else {},
+            )
+        )
+    return rows
+
+
+def _running_rows(trials: list[FrozenTrial]) -> list[RunningRow]:
+    rows = []
+    for t in trials:
+        if t.state != TrialState.RUNNING:
+            continue
+        start = t.datetime_start
+        elapsed = (datetime.now(tz=start.tzinfo) - start).total_seconds() if start else None
+        values = t.intermediate_values
+        best = max(values.values()) if values else None
+        rows.append(RunningRow(t.number, stage_label(t), len(values), elapsed, best))
+    return rows
 
 
 def _duration(t: FrozenTrial) -> float | None:
@@ -22,100 +100,37 @@ def _duration(t: FrozenTrial) -> float | None:
     return None
 
 
-def status_text(study: optuna.Study, spec: StudySpec, storage_display: str) -> str:
+def status_report(study: optuna.Study, spec: StudySpec) -> StatusReport:
     trials = study.get_trials(deepcopy=False)
     recs = [record_of(t) for t in trials]
-    n_stages = len(spec.plan.stages)
-    lines = [
-        f"study {study.study_name!r} in {storage_display}",
-        f"plan {spec.plan.name} ({spec.plan.size} points{', repeats reused' if spec.plan.reuse_repeats else ''})"
-        f"{' + TPE ' + str(sum(e['n'] for e in spec.tpe)) if spec.tpe else ''}; "
-        f"data {spec.settings.get('data', '-')} ({spec.fingerprint or 'no fingerprint'}); pruner {spec.pruner}",
-        "",
-    ]
-    rows = []
-    names = [s.name for s in spec.plan.stages] + (["tpe"] if spec.tpe else [])
-    for s, name in enumerate(names):
-        in_stage = [t for t in trials if t.user_attrs.get("stage") == s]
-        counts = state_counts(in_stage)
-        best = best_trial([record_of(t) for t in in_stage])
-        rows.append(
-            [
-                str(s + 1) if s < n_stages else "+",
-                name,
-                *(str(counts[k]) for k in ("WAITING", "RUNNING", "COMPLETE", "PRUNED", "FAIL")),
-                f"#{best.number} {best.value:.3f}" if best else "-",
-                fmt_params(best.params) if best else "",
-            ]
-        )
-    lines.append(
-        table(
-            rows,
-            [
-                "stage",
-                "name",
-                "waiting",
-                "running",
-                "complete",
-                "pruned",
-                "failed",
-                "best",
-                "params",
-            ],
-        )
-    )
     best = best_trial(recs)
-    if best:
-        lines += [
-            "",
-            f"best trial #{best.number}: class_acc {best.value:.4f}, centre_acc {best.centre_acc or float('nan'):.4f}, {fmt_params(best.params)}",
-        ]
-    running = [t for t in trials if t.state == TrialState.RUNNING]
-    if running:
-        now = (
-            datetime.now(tz=running[0].datetime_start.tzinfo)
-            if running[0].datetime_start
-            else datetime.now()
-        )
-        lines += [
-            "",
-            table(
-                [
-                    [
-                        f"#{t.number}",
-                        t.user_attrs.get("stage_name", "-"),
-                        f"{len(t.intermediate_values)}/{spec.epochs}",
-                        f"{(now - t.datetime_start).total_seconds():.0f} s"
-                        if t.datetime_start
-                        else "-",
-                        f"{max(t.intermediate_values.values()):.3f}"
-                        if t.intermediate_values
-                        else "-",
-                    ]
-                    for t in running
-                ],
-                ["running", "stage", "epoch", "elapsed", "class_acc so far"],
-            ),
-        ]
-    state = progress(spec.plan, recs)
-    done_durations = [
+    running = _running_rows(trials)
+    finished_trials = sum(r.state in FINISHED for r in latest_attempts(recs).values())
+    remaining = spec.total_trials - finished_trials
+    durations = [
         d
         for t in trials
-        if t.state in (TrialState.COMPLETE, TrialState.PRUNED) and (d := _duration(t))
+        if t.state in (TrialState.COMPLETE, TrialState.PRUNED)
+        if (d := _duration(t))
     ]
-    finished = sum(r.state in FINISHED for r in latest_attempts(recs).values())
-    remaining = spec.plan.size + sum(e["n"] for e in spec.tpe) - finished
-    lines.append("")
-    if remaining <= 0 and isinstance(state, Done):
-        lines.append("plan finished")
-    elif done_durations:
-        workers = max(1, len(running))
-        eta = remaining * (sum(done_durations) / len(done_durations)) / workers
-        lines.append(
-            f"{remaining} trial(s) to go; ETA about {eta / 60:.1f} min with {workers} worker(s) "
-            f"(mean trial {sum(done_durations) / len(done_durations):.0f} s; stage barriers can add to it)"
-        )
-    else:
-        lines.append(f"{remaining} trial(s) to go; ETA after the first trial finishes")
-    lines.append(f"as of {time.strftime('%Y-%m-%d %H:%M:%S')}")
-    return "\n".join(lines)
+    mean = sum(durations) / len(durations) if durations else None
+    workers = max(1, len(running))
+    return StatusReport(
+        study.study_name,
+        spec.plan.name,
+        spec.total_trials,
+        _stage_rows(trials, spec),
+        {
+            "number": best.number,
+            "class_acc": best.value,
+            "centre_acc": best.centre_acc,
+            "params": best.params,
+        }
+        if best
+        else None,
+        running,
+        max(0, remaining),
+        remaining <= 0 and isinstance(progress(spec.plan, recs), Done),
+        mean,
+        remaining * mean / workers if mean is not None else None,
+    )

@@ -1,44 +1,106 @@
-"""A spacehpo study is a normal Optuna study plus one user attribute, `spacehpo`, that holds its
-plan, training settings, dataset fingerprint, pruner, trainable and artifact store. Trials carry
-their plan position in user attrs (`stage`, `stage_name`, `point`, `inherited_from`, `attempt`)."""
+"""A spacehpo study is a normal Optuna study plus one study attribute, `spacehpo`, holding its
+`StudySpec`: plan, training settings, dataset fingerprint, pruner, trainable, artifact store,
+retries and TPE continuations. Trials carry their own record (`hpo/record.py`).
+
+The spec validates itself when built, so a bad setting stops `study create` with one line
+instead of failing every trial in every worker.
+"""
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass, field
+import re
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import optuna
-from optuna.trial import FrozenTrial, TrialState
 from spacehpo.hpo.errors import HpoError
-from spacehpo.hpo.plans import Plan, TrialRecord
+from spacehpo.hpo.plans import Plan
+from spacehpo.hpo.pruning import build_pruner
+from spacehpo.hpo.store_marker import mark_store
+from spacehpo.hpo.trainable import DATA, DETECTOR
+from spacehpo.model.config import RUN_SETTINGS, TrainConfig
+from spacehpo.storage.artifacts import ArtifactStore
 from spacehpo.storage.backends import StorageHandle
 
 ATTR = "spacehpo"
-HANDED_BACK = "handed back"  # fail_reason prefix of a trial a stopping worker returned to the queue
+DEFAULT_ARTIFACTS = str(Path("spacehpo-runs", "artifacts"))
+DEFAULT_MAX_RETRIES = 3
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+@dataclass(frozen=True)
+class TpeExtension:
+    n: int
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if self.n < 1:
+            raise HpoError(f"--tpe {self.n}: the number of TPE trials must be at least 1")
 
 
 @dataclass(frozen=True)
 class StudySpec:
     plan: Plan
-    settings: dict[str, Any]  # training settings for the trainable; "data" is the dataset path
+    settings: dict[str, Any]  # the trainable's settings; DATA is the dataset path
     fingerprint: str
     pruner: str = "median"
-    trainable: str = "spacehpo.hpo.trainable:detector"
-    artifacts: str = "spacehpo-runs/artifacts"
-    max_retries: int = 3
-    tpe: list[dict[str, Any]] = field(default_factory=list)  # continuations: {"n": N, "seed": S}
+    trainable: str = DETECTOR
+    artifacts: str = DEFAULT_ARTIFACTS
+    max_retries: int = DEFAULT_MAX_RETRIES
+    tpe: tuple[TpeExtension, ...] = ()
+    store_id: str = ""  # the marker the artifact store holds; "" for studies made before it
 
-    def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "plan": self.plan.to_dict()}
+    def __post_init__(self) -> None:
+        if self.max_retries < 0:
+            raise HpoError(f"--max-retries {self.max_retries}: must be 0 or more")
+        build_pruner(self.pruner, self.epochs)
+        if self.trainable == DETECTOR:
+            if DATA not in self.settings:
+                raise HpoError("--data is required for the detector")
+            self.train_config()
+        else:  # other trainables take any --set key, but the run settings must still make sense
+            TrainConfig().with_params({k: v for k, v in self.settings.items() if k in RUN_SETTINGS})
 
-    @staticmethod
-    def from_dict(d: dict[str, Any]) -> StudySpec:
-        return StudySpec(**{**d, "plan": Plan.from_dict(d["plan"])})
+    def train_config(self) -> TrainConfig:
+        """The detector's settings as one checked TrainConfig (trial params come on top)."""
+        return TrainConfig().with_params({k: v for k, v in self.settings.items() if k != DATA})
+
+    def training_settings(self) -> dict[str, Any]:
+        """What must match for two studies to be the same experiment (the path may differ)."""
+        return {k: v for k, v in self.settings.items() if k != DATA}
 
     @property
     def epochs(self) -> int:
         return int(self.settings.get("epochs", 1))
+
+    @property
+    def tpe_trials(self) -> int:
+        return sum(extension.n for extension in self.tpe)
+
+    @property
+    def total_trials(self) -> int:
+        return self.plan.size + self.tpe_trials
+
+    def extend(self, extension: TpeExtension) -> StudySpec:
+        return replace(self, tpe=(*self.tpe, extension))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**asdict(self), "plan": self.plan.to_dict(), "tpe": [asdict(e) for e in self.tpe]}
+
+    @staticmethod
+    def from_dict(d: dict[str, Any]) -> StudySpec:
+        tpe = tuple(TpeExtension(**e) for e in d.get("tpe", []))
+        return StudySpec(**{**d, "plan": Plan.from_dict(d["plan"]), "tpe": tpe})
+
+
+def check_name(name: str) -> str:
+    if not _SAFE_NAME.match(name):
+        raise HpoError(
+            f"study name {name!r}: use letters, digits, '.', '_' and '-' (at most 100, "
+            "starting with a letter or digit)"
+        )
+    return name
 
 
 def load(handle: StorageHandle, name: str, **kwargs: Any) -> tuple[optuna.Study, StudySpec]:
@@ -46,114 +108,46 @@ def load(handle: StorageHandle, name: str, **kwargs: Any) -> tuple[optuna.Study,
         study = optuna.load_study(study_name=name, storage=handle.storage, **kwargs)
     except KeyError:
         raise HpoError(
-            f"no study {name!r} in {handle.display} (create it with `spacehpo study create`)"
+            f"no study {name!r} in {handle.display} (see `spacehpo study list`)"
         ) from None
     if ATTR not in study.user_attrs:
         raise HpoError(f"study {name!r} in {handle.display} was not created by spacehpo")
     return study, StudySpec.from_dict(study.user_attrs[ATTR])
 
 
-def create(handle: StorageHandle, name: str, spec: StudySpec) -> tuple[optuna.Study, bool]:
+def save_spec(study: optuna.Study, spec: StudySpec) -> None:
+    study.set_user_attr(ATTR, spec.to_dict())
+
+
+def study_names(handle: StorageHandle) -> list[str]:
+    return [s.study_name for s in handle.storage.get_all_studies()]
+
+
+def create(
+    handle: StorageHandle, name: str, spec: StudySpec, store: ArtifactStore
+) -> tuple[optuna.Study, bool]:
     """Create the study, or accept an identical existing one; a different one is an error.
-    Returns (study, created)."""
+    Returns (study, created). Runs under the study lock, so two creates cannot both win; the
+    store's marker is written first, so a failing store leaves no study behind."""
+    check_name(name)
     with handle.lock.hold(name):
-        names = {
-            s.study_name
-            for s in optuna.get_all_study_summaries(handle.storage, include_best_trial=False)
-        }
-        if name in names:
-            study, existing = load(handle, name)
-            for what, a, b in (
-                ("plan", existing.plan, spec.plan),
-                ("dataset", existing.fingerprint, spec.fingerprint),
-                (
-                    "training settings",
-                    {k: v for k, v in existing.settings.items() if k != "data"},
-                    {k: v for k, v in spec.settings.items() if k != "data"},
-                ),
-                ("trainable", existing.trainable, spec.trainable),
-            ):
-                if a != b:
-                    raise HpoError(
-                        f"study {name!r} already exists in {handle.display} with another {what}; "
-                        "choose a new name or delete it"
-                    )
-            return study, False
-        study = optuna.create_study(study_name=name, storage=handle.storage, direction="maximize")
-        study.set_user_attr(ATTR, spec.to_dict())
-        return study, True
-
-
-def record_of(t: FrozenTrial) -> TrialRecord:
-    best = t.user_attrs.get("best_metrics", {})
-    value = t.values[0] if t.values and math.isfinite(t.values[0]) else None
-    params = t.params or t.system_attrs.get("fixed_params", {})
-    return TrialRecord(
-        t.number,
-        t.state.name,
-        t.user_attrs.get("stage"),
-        t.user_attrs.get("point"),
-        dict(params),
-        value,
-        best.get("centre_acc"),
-    )
-
-
-def records(study: optuna.Study) -> list[TrialRecord]:
-    return [record_of(t) for t in study.get_trials(deepcopy=False)]
-
-
-def requeue(
-    study: optuna.Study, failed: FrozenTrial, max_retries: int, counts_as_retry: bool = True
-) -> bool:
-    """Queue the failed trial's point again, resuming from its last checkpoint; False if its
-    retries are used up. Must run under the study lock, so no worker sees the stage as finished
-    between the failure and the new WAITING trial."""
-    attrs = failed.user_attrs
-    attempt = attrs.get("attempt", 0) + (1 if counts_as_retry else 0)
-    if attempt > max_retries:
-        return False
-    previous = attrs.get("resume", {})
-    checkpoint = attrs.get("checkpoint") or previous.get("checkpoint")
-    epochs = checkpoint["epoch"] if checkpoint else 0
-    # The failed trial's own values include the epochs it replayed from earlier attempts, and
-    # the worker reports an epoch's values before it records the epoch's checkpoint.
-    curve = [
-        failed.intermediate_values[e] for e in sorted(failed.intermediate_values) if e <= epochs
-    ]
-    resume = {
-        "checkpoint": checkpoint,
-        "class_acc": curve,
-        **{k: attrs.get(k, previous.get(k, []))[:epochs] for k in ("centre_acc", "iou")},
-    }
-    keep = {
-        k: attrs[k]
-        for k in ("plan", "stage", "stage_name", "point", "inherited_from")
-        if k in attrs
-    }
-    study.enqueue_trial(
-        dict(failed.params or failed.system_attrs.get("fixed_params", {})),
-        user_attrs={
-            **keep,
-            "attempt": attempt,
-            "retry_of": attrs.get("retry_of", failed.number),
-            "resume": resume,
-        },
-    )
-    return True
-
-
-def state_counts(trials: list[FrozenTrial]) -> dict[str, int]:
-    counts = {
-        s.name: 0
-        for s in (
-            TrialState.WAITING,
-            TrialState.RUNNING,
-            TrialState.COMPLETE,
-            TrialState.PRUNED,
-            TrialState.FAIL,
-        )
-    }
-    for t in trials:
-        counts[t.state.name] += 1
-    return counts
+        if name not in study_names(handle):
+            spec = replace(spec, store_id=mark_store(store, name))
+            study = optuna.create_study(
+                study_name=name, storage=handle.storage, direction="maximize"
+            )
+            save_spec(study, spec)
+            return study, True
+        study, existing = load(handle, name)
+    for what, a, b in (
+        ("plan", existing.plan, spec.plan),
+        ("dataset", existing.fingerprint, spec.fingerprint),
+        ("training settings", existing.training_settings(), spec.training_settings()),
+        ("trainable", existing.trainable, spec.trainable),
+    ):
+        if a != b:
+            raise HpoError(
+                f"study {name!r} already exists in {handle.display} with another {what}; "
+                f"choose a new name or delete it with `spacehpo study delete {name} --yes`"
+            )
+    return study, False

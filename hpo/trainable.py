@@ -3,9 +3,10 @@
 A trainable is `fn(ctx: TrialContext) -> TrialResult`. It trains with `ctx.params`, calls
 `ctx.report(epoch, metrics)` after each epoch (metrics hold `class_acc`, the objective, and
 `centre_acc`; the call may raise to prune or hand the trial back), keeps whatever it needs to
-resume in `ctx.checkpoint_dir / "last.pt"` (the engine ships it to the artifact store each
+resume in `ctx.checkpoint_dir / model.checkpoint.LAST_CHECKPOINT` (the engine ships it to the artifact store each
 epoch and puts it back there when a retried trial starts), and returns its best metrics and the
 files to publish (`model`: best weights; pictures). `--trainable module:function` plugs in others.
+`ctx.keep` lives as long as the worker process: a trainable may keep data there across trials.
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from spacehpo.hpo.errors import HpoError
+from spacehpo.model.checkpoint import BEST_CHECKPOINT
 
 DETECTOR = "spacehpo.hpo.trainable:detector"
+DATA = "data"  # the settings key holding this host's dataset path
+FINGERPRINT = "fingerprint"  # the settings key a worker adds: the dataset's, computed once
 
 
 @dataclass(frozen=True)
@@ -28,6 +32,7 @@ class TrialContext:
     checkpoint_dir: Path
     report: Callable[[int, dict[str, float]], None]
     device: str = "cpu"
+    keep: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -39,16 +44,17 @@ class TrialResult:
 Trainable = Callable[[TrialContext], TrialResult]
 
 
-def load_trainable(spec: str) -> Trainable:
-    module, _, name = spec.partition(":")
+def load_trainable(path: str) -> Trainable:
+    """`module:function`."""
+    module, _, name = path.partition(":")
     try:
         fn = getattr(importlib.import_module(module), name)
     except (ImportError, AttributeError, ValueError) as err:
         raise HpoError(
-            f"--trainable {spec!r}: cannot import ({err.__class__.__name__}: {err})"
+            f"--trainable {path!r}: cannot import ({err.__class__.__name__}: {err})"
         ) from None
     if not callable(fn):
-        raise HpoError(f"--trainable {spec!r}: not a function")
+        raise HpoError(f"--trainable {path!r}: not a function")
     return fn
 
 
@@ -60,9 +66,9 @@ def detector(ctx: TrialContext) -> TrialResult:
     from spacehpo.model.pictures import confusion_png, overlay, overlay_sheet
     from spacehpo.model.train import load_data, rank_key, train
 
-    training = {k: v for k, v in ctx.settings.items() if k != "data"}
+    training = {k: v for k, v in ctx.settings.items() if k not in (DATA, FINGERPRINT)}
     cfg = TrainConfig().with_params({**training, **ctx.params, "device": ctx.device})
-    data = load_data(Path(ctx.settings["data"]), cfg.image_size, progress=False)
+    data = load_data(Path(ctx.settings[DATA]), cfg.image_size, progress=False)
     history = train(
         cfg,
         data,
@@ -75,7 +81,7 @@ def detector(ctx: TrialContext) -> TrialResult:
     confusion_png(
         best["confusion"], data.class_names, out / "confusion.png", title=f"epoch {best['epoch']}:"
     )
-    lm = load_model(out / "best.pt", ctx.device)
+    lm = load_model(out / BEST_CHECKPOINT, ctx.device)
     shown = data.val.images[:8]
     preds = predict_arrays(lm.model, shown, 8, lm.device)
     tiles = [
@@ -94,7 +100,7 @@ def detector(ctx: TrialContext) -> TrialResult:
     return TrialResult(
         metrics,
         {
-            "model": out / "best.pt",
+            "model": out / BEST_CHECKPOINT,
             "confusion": out / "confusion.png",
             "overlays": out / "overlays.png",
         },

@@ -1,9 +1,14 @@
-"""Training configuration: one plain dataclass, built in one place from CLI flags or trial params."""
+"""Training configuration: one plain dataclass, built in one place from CLI flags or trial params,
+and validated where it is built, so `study create` refuses what would fail in every worker."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import Any
+
+from spacehpo.model.errors import ModelError
 
 # The hyperparameters the HPO tunes, and the run settings a study fixes for all its trials.
 HYPERPARAMETERS = ("lr", "weight_decay", "sigma", "k", "box_weight")
@@ -15,9 +20,14 @@ RUN_SETTINGS = (
     "schedule",
     "warmup_epochs",
     "pretrained",
+    "amp",
+    "compile",
 )
 # Everything that changes a run's result; the other fields (device, threads...) may differ on resume.
-RESULT_FIELDS = (*HYPERPARAMETERS, "centre_weight", *RUN_SETTINGS)
+RESULT_FIELDS = (*HYPERPARAMETERS, "centre_weight", *(s for s in RUN_SETTINGS if s != "compile"))
+SCHEDULES = ("constant", "cosine")
+PRETRAINED_NAMES = ("none", "imagenet")
+_DEVICE = re.compile(r"^(cpu|cuda(:\d+)?)$")
 
 
 @dataclass(frozen=True)
@@ -43,18 +53,67 @@ class TrainConfig:
     data_on_device: bool | None = None  # None: keep the uint8 dataset on the GPU when CUDA
     num_threads: int = 0  # torch CPU threads; 0 leaves torch's default
 
+    def __post_init__(self) -> None:
+        for name, ok, why in self._rules():
+            if not ok:
+                raise ModelError(f"{name} = {getattr(self, name)!r}: {why}")
+
+    def _rules(self) -> list[tuple[str, bool, str]]:
+        return [
+            ("lr", self.lr > 0, "must be > 0"),
+            ("weight_decay", self.weight_decay >= 0, "must be >= 0"),
+            ("sigma", self.sigma > 0, "must be > 0 (grid cells)"),
+            ("k", self.k > 0, "must be > 0"),
+            ("box_weight", self.box_weight >= 0, "must be >= 0"),
+            ("centre_weight", self.centre_weight >= 0, "must be >= 0"),
+            ("epochs", self.epochs >= 1, "must be at least 1"),
+            ("batch_size", self.batch_size >= 1, "must be at least 1"),
+            (
+                "image_size",
+                self.image_size >= 64 and self.image_size % 32 == 0,
+                "must be a multiple of 32, at least 64 (the network's stride is 32)",
+            ),
+            ("device", bool(_DEVICE.match(self.device)), "use cpu, cuda or cuda:N"),
+            ("schedule", self.schedule in SCHEDULES, f"use {' or '.join(SCHEDULES)}"),
+            (
+                "warmup_epochs",
+                0 <= self.warmup_epochs < self.epochs,
+                f"must be >= 0 and below epochs ({self.epochs})",
+            ),
+            (
+                "warmup_epochs",
+                self.warmup_epochs == 0 or self.schedule == "cosine",
+                "warmup applies to the cosine schedule only (--schedule cosine)",
+            ),
+            ("num_threads", self.num_threads >= 0, "must be >= 0 (0: torch's default)"),
+            ("pretrained", bool(self.pretrained), "use none, imagenet or a state dict file"),
+            ("amp", self.amp in (None, True, False), "use true, false or null (auto)"),
+            ("compile", self.compile in (True, False), "use true or false"),
+            (
+                "data_on_device",
+                self.data_on_device in (None, True, False),
+                "use true, false or null",
+            ),
+        ]
+
+    def check_files(self) -> None:
+        """Files this host must have; a worker host missing them has a machine fault instead."""
+        if self.pretrained not in PRETRAINED_NAMES and not Path(self.pretrained).is_file():
+            raise ModelError(
+                f"pretrained = {self.pretrained!r}: no such file (use none, imagenet or a state dict file)"
+            )
+
     def with_params(self, params: dict[str, Any]) -> TrainConfig:
-        """A copy with some fields replaced (trial params, CLI flags); unknown names are refused."""
-        names = {f.name for f in fields(self)}
-        unknown = set(params) - names
-        if unknown:
-            raise ValueError(f"unknown training setting(s): {', '.join(sorted(unknown))}")
+        """A copy with some fields replaced (trial params, CLI flags, `--set`), checked."""
         types = {f.name: type(getattr(self, f.name)) for f in fields(self)}
-        cast = {
-            k: types[k](v) if types[k] in (int, float) and v is not None else v
-            for k, v in params.items()
-        }
-        return TrainConfig(**{**asdict(self), **cast})
+        unknown = sorted(set(params) - set(types))
+        if unknown:
+            raise ModelError(
+                f"unknown training setting(s): {', '.join(unknown)} (known: {', '.join(types)})"
+            )
+        return TrainConfig(
+            **{**asdict(self), **{k: _cast(k, v, types[k]) for k, v in params.items()}}
+        )
 
     @property
     def use_amp(self) -> bool:
@@ -62,3 +121,19 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _cast(name: str, value: Any, kind: type) -> Any:
+    """Settings arrive as JSON or strings (`--set lr=abc`); say which one is wrong."""
+    if value is None or kind not in (int, float, bool):
+        return value
+    if kind is bool and isinstance(value, bool):
+        return value
+    if kind is int and isinstance(value, float) and not value.is_integer():
+        raise ModelError(f"{name} = {value!r}: must be a whole number")
+    try:
+        if kind is bool:
+            raise ValueError
+        return kind(value)
+    except (TypeError, ValueError):
+        raise ModelError(f"{name} = {value!r}: must be a {kind.__name__}") from None

@@ -3,3 +3,7 @@
 
 class ModelError(Exception):
     """Its message is one line naming the file or setting and what is wrong."""
+
+
+class WeightsMissing(ModelError):
+    """Pretrained weights this host lacks: a fault of the host, not of the run's settings."""

@@ -43,3 +43,9 @@ def detection_metrics(
         "spark_score": float(spark),
         "confusion": confusion_matrix(gt_classes, pred_classes, num_classes).tolist(),
     }
+
+
+def rank_key(class_acc: float, centre_acc: float | None) -> tuple[float, float]:
+    """The one ranking rule, for epochs, trials and configurations alike: class accuracy (the
+    report's decisive metric), ties broken by centre accuracy (where class is read)."""
+    return (class_acc, centre_acc if centre_acc is not None else 0.0)

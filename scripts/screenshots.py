@@ -44,7 +44,7 @@ def main() -> None:
         [
             sys.executable,
             "-m",
-            "spacehpo.hpo.cli",
+            "spacehpo.cli",
             "dashboard",
             "--storage",
             args.storage,

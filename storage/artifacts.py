@@ -7,6 +7,7 @@ gives Boto3ArtifactStore (credentials and endpoint from the usual AWS variables)
 from __future__ import annotations
 
 import contextlib
+import io
 import shutil
 from pathlib import Path
 
@@ -50,3 +51,16 @@ def get_file(store: ArtifactStore, artifact_id: str, path: Path) -> bool:
 def remove_quietly(store: ArtifactStore, artifact_id: str) -> None:
     with contextlib.suppress(ArtifactNotFound, FileNotFoundError):
         store.remove(artifact_id)
+
+
+def write_text(store: ArtifactStore, artifact_id: str, text: str) -> None:
+    store.write(artifact_id, io.BytesIO(text.encode()))
+
+
+def read_text(store: ArtifactStore, artifact_id: str) -> str | None:
+    """None when the store has no such artifact."""
+    try:
+        with store.open_reader(artifact_id) as f:
+            return f.read().decode()
+    except (ArtifactNotFound, FileNotFoundError):
+        return None

@@ -1,110 +1,86 @@
-"""Open the Optuna storage a study lives in, with its lock and its liveness mechanism.
+"""Open the Optuna storage a study lives in, with its lock, its liveness and its retry policy.
 
 - `postgresql://...` (or SPACEHPO_STORAGE): RDBStorage with a small pre-pinged pool and Optuna's
-  heartbeat, so trials of a dead worker are detected as stale.
-- nothing: the embedded journal file `./spacehpo-runs/journal.log` (JournalFileBackend), safe for
-  several worker processes on one host, with a lease attribute in place of the heartbeat.
+  heartbeat table.
+- nothing, `journal:PATH` or `PATH.log`: the embedded journal file (default
+  `./spacehpo-runs/journal.log`), safe for several worker processes on one host.
 - `sqlite://` is refused: it cannot serve several worker processes safely.
+
+Every storage call goes through `RetryingStorage`, so an outage is ridden out everywhere.
 """
 
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 
 import optuna
 import sqlalchemy
 from optuna.storages import BaseStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend, JournalStorage
-from optuna.trial import FrozenTrial, TrialState
 from spacehpo.storage.errors import StorageError
+from spacehpo.storage.liveness import (
+    DEFAULT_GRACE_S,
+    DEFAULT_HEARTBEAT_S,
+    HeartbeatLiveness,
+    LeaseLiveness,
+    Liveness,
+)
 from spacehpo.storage.locks import AdvisoryLock, JournalLock
-from spacehpo.storage.retry import retrying
+from spacehpo.storage.retry import INTERACTIVE_OUTAGE_S, Retrier
+from spacehpo.storage.retrying import RetryingStorage
 from spacehpo.storage.urls import normalise_postgres_url, redact
 
-DEFAULT_RUNS_DIR = Path("spacehpo-runs")
-LEASE_ATTR = "spacehpo:lease"
-OnStale = Callable[[optuna.Study, FrozenTrial], None]
-
-
-@dataclass(frozen=True)
-class Liveness:
-    """How a worker says "still alive" for its trial, and how others find trials of dead workers."""
-
-    storage: BaseStorage
-    interval_s: float
-    grace_s: float
-    on_stale: OnStale | None
-
-    def beat(self, trial_id: int) -> None:
-        if isinstance(self.storage, RDBStorage):
-            self.storage.record_heartbeat(trial_id)
-        else:
-            self.storage.set_trial_system_attr(trial_id, LEASE_ATTR, time.time())
-
-    def fail_stale(self, study: optuna.Study) -> None:
-        """Mark trials whose worker went silent as FAIL and hand each to `on_stale` (requeue)."""
-        if isinstance(self.storage, RDBStorage):
-            optuna.storages.fail_stale_trials(study)
-            return
-        now = time.time()
-        for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-            lease = trial.system_attrs.get(
-                LEASE_ATTR, trial.datetime_start.timestamp() if trial.datetime_start else now
-            )
-            if now - lease <= self.grace_s:
-                continue
-            self.storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
-            if self.on_stale is not None:
-                self.on_stale(study, self.storage.get_trial(trial._trial_id))
+DEFAULT_JOURNAL = Path("spacehpo-runs", "journal.log")
+STORAGE_ENV = "SPACEHPO_STORAGE"
+CONNECT_TIMEOUT_S = 5  # per attempt; the retrier decides how long to keep trying
 
 
 @dataclass(frozen=True)
 class StorageHandle:
-    storage: BaseStorage
+    """Use as a context manager, so the connections are released on every path."""
+
+    storage: RetryingStorage
     display: str  # safe to print: the password is ***
-    url: str | None  # normalised; holds the password: never print it
     lock: AdvisoryLock | JournalLock
     liveness: Liveness
-    runs_dir: Path
+    retrier: Retrier
 
     def close(self) -> None:
-        self.lock.close()
-        if isinstance(self.storage, RDBStorage):
-            self.storage.engine.dispose()
+        if isinstance(self.storage.inner, RDBStorage):
+            self.storage.inner.engine.dispose()
+
+    def __enter__(self) -> StorageHandle:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, err: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
 
 
 def resolve_url(url: str | None) -> str | None:
-    return url or os.environ.get("SPACEHPO_STORAGE") or None
+    return url or os.environ.get(STORAGE_ENV) or None
 
 
 def open_storage(
     url: str | None = None,
-    runs_dir: Path = DEFAULT_RUNS_DIR,
-    heartbeat_s: float = 10.0,
-    grace_s: float = 60.0,
-    on_stale: OnStale | None = None,
-    retry_budget_s: float | None = None,
+    retrier: Retrier | None = None,
+    heartbeat_s: float = DEFAULT_HEARTBEAT_S,
+    grace_s: float = DEFAULT_GRACE_S,
 ) -> StorageHandle:
-    """`retry_budget_s`: how long to ride out an unreachable server (default SPACEHPO_RETRY_S or 120 s)."""
+    """The default retrier gives up after a few seconds: right for interactive commands;
+    workers pass one that waits out outages."""
     url = resolve_url(url)
-    if retry_budget_s is None:
-        retry_budget_s = float(os.environ.get("SPACEHPO_RETRY_S", "120"))
+    retrier = retrier or Retrier(INTERACTIVE_OUTAGE_S)
     if url is None or url.startswith("journal:") or url.endswith(".log"):
-        path = Path(url.removeprefix("journal:")) if url else runs_dir / "journal.log"
+        path = Path(url.removeprefix("journal:")) if url else DEFAULT_JOURNAL
         path.parent.mkdir(parents=True, exist_ok=True)
-        storage = JournalStorage(JournalFileBackend(str(path)))
-        return StorageHandle(
-            storage,
-            f"journal file {path}",
-            None,
-            JournalLock(path),
-            Liveness(storage, heartbeat_s, grace_s, on_stale),
-            path.parent,
-        )
+        storage = RetryingStorage(JournalStorage(JournalFileBackend(str(path))), retrier)
+        liveness = LeaseLiveness(storage, retrier, heartbeat_s, grace_s)
+        return StorageHandle(storage, f"journal file {path}", JournalLock(path), liveness, retrier)
     if url.startswith("sqlite"):
         raise StorageError(
             "SQLite cannot serve several worker processes safely: use postgresql://... "
@@ -115,34 +91,32 @@ def open_storage(
             f"unsupported storage URL {redact(url)!r}: use postgresql://USER:PASSWORD@HOST/DB"
         )
     url = normalise_postgres_url(url)
+    rdb = retrier.call(lambda: _connect(url, heartbeat_s, grace_s), f"connecting to {redact(url)}")
+    storage = RetryingStorage(optuna.storages.get_storage(rdb), retrier)
+    liveness = HeartbeatLiveness(storage, retrier, heartbeat_s, grace_s)
+    return StorageHandle(storage, redact(url), AdvisoryLock(rdb.engine, retrier), liveness, retrier)
 
-    def connect() -> RDBStorage:
-        # Optuna creates its tables on first use, and two processes doing so at once on a fresh
-        # database collide (duplicate pg_type); the advisory lock makes the first one do it alone.
-        bootstrap = sqlalchemy.create_engine(url, poolclass=sqlalchemy.pool.NullPool)
-        try:
-            with AdvisoryLock(bootstrap).hold("optuna-schema"):
-                return RDBStorage(
-                    url,
-                    engine_kwargs={
-                        "pool_size": 2,
-                        "max_overflow": 2,
-                        "pool_pre_ping": True,
-                        "pool_recycle": 300,
-                    },
-                    heartbeat_interval=max(1, round(heartbeat_s)),
-                    grace_period=max(2, round(grace_s)),
-                    heartbeat_stale_trial_callback=on_stale,
-                )
-        finally:
-            bootstrap.dispose()
 
-    storage = retrying(connect, f"connecting to {redact(url)}", retry_budget_s)
-    return StorageHandle(
-        storage,
-        redact(url),
-        url,
-        AdvisoryLock(storage.engine),
-        Liveness(storage, heartbeat_s, grace_s, on_stale),
-        runs_dir,
+def _connect(url: str, heartbeat_s: float, grace_s: float) -> BaseStorage:
+    # Optuna creates its tables on first use, and two processes doing so at once on a fresh
+    # database collide (duplicate pg_type); the advisory lock makes the first one do it alone.
+    connect_args = {"connect_timeout": CONNECT_TIMEOUT_S}
+    bootstrap = sqlalchemy.create_engine(
+        url, poolclass=sqlalchemy.pool.NullPool, connect_args=connect_args
     )
+    try:
+        with AdvisoryLock(bootstrap, Retrier(0)).hold("optuna-schema"):
+            return RDBStorage(
+                url,
+                engine_kwargs={
+                    "pool_size": 2,
+                    "max_overflow": 2,
+                    "pool_pre_ping": True,
+                    "pool_recycle": 300,
+                    "connect_args": connect_args,
+                },
+                heartbeat_interval=max(1, round(heartbeat_s)),
+                grace_period=max(2, round(grace_s)),
+            )
+    finally:
+        bootstrap.dispose()

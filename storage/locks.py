@@ -11,6 +11,7 @@ from pathlib import Path
 
 import sqlalchemy
 from filelock import FileLock
+from spacehpo.storage.retry import Retrier
 
 
 def lock_key(name: str) -> int:
@@ -22,24 +23,24 @@ def lock_key(name: str) -> int:
 
 class AdvisoryLock:
     """Takes a connection from `engine` while held: pass the storage's own engine, so a worker
-    holds no connection of its own for locking (connections are the limit with many workers)."""
+    holds no connection of its own for locking (connections are the limit with many workers).
 
-    def __init__(self, engine: sqlalchemy.Engine) -> None:
-        self.engine = engine
+    The server releases the lock when the connection drops, so storage calls inside do not
+    retry one by one (`Retrier.atomic`): the caller retries the whole locked section."""
+
+    def __init__(self, engine: sqlalchemy.Engine, retrier: Retrier) -> None:
+        self.engine, self.retrier = engine, retrier
 
     @contextmanager
     def hold(self, name: str) -> Iterator[None]:
         key = lock_key(name)
-        with self.engine.connect() as conn:
+        with self.retrier.atomic(), self.engine.connect() as conn:
             conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:k)"), {"k": key})
             try:
                 yield
             finally:
                 conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                 conn.commit()
-
-    def close(self) -> None:
-        pass  # the engine belongs to the storage
 
 
 class JournalLock:
@@ -50,6 +51,3 @@ class JournalLock:
     def hold(self, name: str) -> Iterator[None]:
         with FileLock(f"{self.journal}.{lock_key(name) & 0xFFFFFFFF:08x}.lock"):
             yield
-
-    def close(self) -> None:
-        pass

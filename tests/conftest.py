@@ -41,7 +41,7 @@ def run_cli(
     """Run `spacehpo ...` as a user would: a real process, its exit code and both streams."""
     full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
     return subprocess.run(
-        [sys.executable, "-m", "spacehpo.hpo.cli", *args],
+        [sys.executable, "-m", "spacehpo.cli", *args],
         capture_output=True,
         text=True,
         env=full_env,
@@ -106,7 +106,7 @@ def start_workers(
             [
                 sys.executable,
                 "-m",
-                "spacehpo.hpo.cli",
+                "spacehpo.cli",
                 "worker",
                 study,
                 "--storage",

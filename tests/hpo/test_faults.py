@@ -183,7 +183,7 @@ def test_two_creates_at_once_one_wins(pg_url: str, tmp_path: Path) -> None:
 def _cli() -> list[str]:
     import sys
 
-    return [sys.executable, "-m", "spacehpo.hpo.cli"]
+    return [sys.executable, "-m", "spacehpo.cli"]
 
 
 def _env() -> dict[str, str]:

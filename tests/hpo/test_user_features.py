@@ -154,7 +154,7 @@ def test_dashboard_in_a_real_browser(detector_study: dict) -> None:
         [
             sys.executable,
             "-m",
-            "spacehpo.hpo.cli",
+            "spacehpo.cli",
             "dashboard",
             "--storage",
             detector_study["url"],

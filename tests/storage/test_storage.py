@@ -9,7 +9,7 @@ from spacehpo.storage.artifacts import get_file, open_artifact_store, put_file, 
 from spacehpo.storage.backends import open_storage
 from spacehpo.storage.errors import StorageError
 from spacehpo.storage.locks import AdvisoryLock, JournalLock, lock_key
-from spacehpo.storage.retry import retrying
+from spacehpo.storage.retry import Retrier
 from spacehpo.storage.urls import normalise_postgres_url, redact, scrub
 
 from tests.conftest import REPO
@@ -42,7 +42,7 @@ def test_sqlite_and_unknown_urls_are_refused() -> None:
 
 def test_unreachable_server_gives_up_with_a_redacted_message() -> None:
     with pytest.raises(StorageError) as err:
-        open_storage("postgresql://u:hunter2@127.0.0.1:1/db", retry_budget_s=1)
+        open_storage("postgresql://u:hunter2@127.0.0.1:1/db", Retrier(1))
     assert (
         "hunter2" not in str(err.value)
         and "***" in str(err.value)
@@ -61,7 +61,7 @@ def test_retry_rides_out_transient_errors() -> None:
             )
         return "ok"
 
-    assert retrying(flaky, "test", budget_s=10, log=lambda _: None) == "ok" and len(calls) == 3
+    assert Retrier(10, log=lambda _: None).call(flaky, "test") == "ok" and len(calls) == 3
 
 
 def test_concurrent_opens_on_a_fresh_database(pg_url: str) -> None:
@@ -82,8 +82,8 @@ def test_concurrent_opens_on_a_fresh_database(pg_url: str) -> None:
 def test_advisory_lock_excludes_a_second_holder(pg_url: str) -> None:
     engine = sqlalchemy.create_engine(normalise_postgres_url(pg_url), pool_size=1)
     a, b = (
-        AdvisoryLock(engine),
-        AdvisoryLock(sqlalchemy.create_engine(normalise_postgres_url(pg_url))),
+        AdvisoryLock(engine, Retrier(0)),
+        AdvisoryLock(sqlalchemy.create_engine(normalise_postgres_url(pg_url)), Retrier(0)),
     )
     with a.hold("study"), b.engine.connect() as conn:
         got = conn.execute(
@@ -92,8 +92,8 @@ def test_advisory_lock_excludes_a_second_holder(pg_url: str) -> None:
         assert got is False
     with b.hold("study"):
         pass
-    a.close()
-    b.close()
+    a.engine.dispose()
+    b.engine.dispose()
 
 
 def test_journal_lock_serialises_processes(tmp_path: Path) -> None:
@@ -113,7 +113,6 @@ def test_journal_lock_serialises_processes(tmp_path: Path) -> None:
     assert [p.wait(timeout=30) for p in procs] == [0, 0, 0]
     kinds = [line.split()[0] for line in log.read_text().splitlines()]
     assert kinds == ["in", "out"] * 3  # never two holders at once
-    JournalLock(journal).close()
 
 
 def test_artifact_round_trip(tmp_path: Path) -> None:

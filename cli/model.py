@@ -1,13 +1,17 @@
-"""What `spacehpo train | evaluate | predict` do, given their configuration (the CLI parses flags)."""
+"""`spacehpo train | evaluate | predict`: the detector on its own, without a study."""
 
 from __future__ import annotations
 
+import argparse
 import csv
 import time
 from pathlib import Path
 
 from PIL import Image
+from spacehpo.cli.flags import add_train_flags, train_config_from_args
+from spacehpo.cli.tables import table
 from spacehpo.data.spark import bbox_to_yolo, image_sizes, read_labels
+from spacehpo.model.checkpoint import BEST_CHECKPOINT, LAST_CHECKPOINT
 from spacehpo.model.config import TrainConfig
 from spacehpo.model.infer import (
     evaluate_dataset,
@@ -20,15 +24,6 @@ from spacehpo.model.pictures import confusion_png, overlay
 from spacehpo.model.train import EpochReport, load_data, rank_key, train
 
 METRICS = ("class_acc", "centre_acc", "iou", "spark_score")
-
-
-def table(rows: list[list[str]], header: list[str]) -> str:
-    widths = [max(len(str(x)) for x in col) for col in zip(header, *rows, strict=True)]
-    fmt = "  ".join(f"{{:<{w}}}" for w in widths)
-    return "\n".join(
-        [fmt.format(*header), fmt.format(*("-" * w for w in widths))]
-        + [fmt.format(*r) for r in rows]
-    )
 
 
 def run_train(cfg: TrainConfig, data_root: Path, out: Path) -> None:
@@ -57,7 +52,7 @@ def run_train(cfg: TrainConfig, data_root: Path, out: Path) -> None:
         f"\nbest epoch {best['epoch']}: class_acc {best['class_acc']:.3f}, centre_acc {best['centre_acc']:.3f}  "
         f"({len(data.train)} train / {len(data.val)} val images at {cfg.image_size} px, {elapsed:.0f} s)"
     )
-    print(f"checkpoints: {out / 'best.pt'}  {out / 'last.pt'}")
+    print(f"checkpoints: {out / BEST_CHECKPOINT}  {out / LAST_CHECKPOINT}")
 
 
 def run_evaluate(checkpoint: Path, data_root: Path, split: str, out: Path, device: str) -> None:
@@ -144,3 +139,49 @@ def run_predict(
         rows.append([path.name, name, f"{preds.confidence[i]:.3f}", gt_name])
     print(table(rows, ["image", "predicted", "confidence", "true"]))
     print(f"\nsubmission {out / 'submission.csv'}; overlays in {out / 'overlays'}")
+
+
+def _train(args: argparse.Namespace) -> None:
+    run_train(train_config_from_args(args), args.data, args.out)
+
+
+def _evaluate(args: argparse.Namespace) -> None:
+    run_evaluate(
+        args.checkpoint,
+        args.data,
+        args.split,
+        args.out or args.checkpoint.parent / f"eval-{args.split}",
+        args.device,
+    )
+
+
+def _predict(args: argparse.Namespace) -> None:
+    run_predict(args.checkpoint, args.images, args.out, args.labels, args.device)
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("train", help="train the detector once")
+    p.add_argument("--data", type=Path, required=True, help="YOLO dataset folder")
+    p.add_argument("--out", type=Path, required=True, help="run folder (resumes from its last.pt)")
+    add_train_flags(p)
+    p.set_defaults(func=_train)
+    p = sub.add_parser(
+        "evaluate", help="metrics, confusion matrix and per-image CSV of a checkpoint"
+    )
+    p.add_argument(
+        "--checkpoint", type=Path, required=True, help="best.pt, last.pt or an exported model.pt"
+    )
+    p.add_argument("--data", type=Path, required=True, help="YOLO dataset folder")
+    p.add_argument("--split", default="val", choices=["train", "val"], help="split to evaluate")
+    p.add_argument("--out", type=Path, help="output folder (default: beside the checkpoint)")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.set_defaults(func=_evaluate)
+    p = sub.add_parser("predict", help="SPARK submission CSV and overlay pictures for images")
+    p.add_argument(
+        "--checkpoint", type=Path, required=True, help="best.pt, last.pt or an exported model.pt"
+    )
+    p.add_argument("--images", type=Path, required=True, help="an image or a folder of images")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--labels", type=Path, help="SPARK labels CSV: also draw the true boxes")
+    p.add_argument("--device", default="cpu", help="cpu or cuda")
+    p.set_defaults(func=_predict)

@@ -5,21 +5,24 @@ continues the same study. `--compare` also runs the full grid on tinier data and
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from spacehpo.cli.study import render_status
+from spacehpo.cli.user import render_comparison
 from spacehpo.data.synth import SynthConfig, generate
 from spacehpo.data.yolo import fingerprint
-from spacehpo.hpo.compare import compare
 from spacehpo.hpo.export import export_trial
 from spacehpo.hpo.notes import write_note
 from spacehpo.hpo.plans import Plan, full_plan, staged_plan
-from spacehpo.hpo.status import status_text
-from spacehpo.hpo.study import StudySpec, create, load
-from spacehpo.hpo.trainable import DETECTOR
+from spacehpo.hpo.status import status_report
+from spacehpo.hpo.study import StudySpec, TpeExtension, create, load
+from spacehpo.hpo.trainable import DATA, DETECTOR
+from spacehpo.storage.artifacts import open_artifact_store
 from spacehpo.storage.backends import open_storage
 
 
@@ -55,13 +58,12 @@ def prepare_study(
     tpe: int = 0,
 ) -> str:
     """Create (or find, when re-run) a study of `plan` on `data` at the given scale."""
-    handle = open_storage(storage)
     settings = {
         "epochs": scale.epochs,
         "batch_size": 16,
         "image_size": scale.size,
         "seed": 0,
-        "data": str(data.resolve()),
+        DATA: str(data.resolve()),
     }
     spec = StudySpec(
         plan,
@@ -70,12 +72,12 @@ def prepare_study(
         pruner,
         trainable,
         str(artifacts.resolve()),
-        tpe=[{"n": tpe, "seed": 0}] if tpe else [],
+        tpe=(TpeExtension(tpe),) if tpe else (),
     )
-    study, created = create(handle, name, spec)
-    if created:
-        write_note(study, spec)
-    handle.close()
+    with open_storage(storage) as handle:
+        study, created = create(handle, name, spec, open_artifact_store(spec.artifacts))
+        if created:
+            write_note(study, spec)
     return name
 
 
@@ -92,7 +94,7 @@ def run_workers(name: str, storage: str, devices: str = "cpu:2") -> None:
         [
             sys.executable,
             "-m",
-            "spacehpo.hpo.cli",
+            "spacehpo.cli",
             "worker",
             name,
             "--storage",
@@ -108,36 +110,67 @@ def run_demo(out: Path, with_compare: bool) -> None:
     start = time.perf_counter()
     storage, name = _study(out, "demo-staged", "staged", STAGED)
     print(
-        f"== staged study {name!r}: 22 trials, 2 CPU workers ({STAGED.size} px, {STAGED.n_train} train images, {STAGED.epochs} epochs)"
+        f"== staged study {name!r}: 22 trials, 2 CPU workers ({STAGED.size} px, "
+        f"{STAGED.n_train} train images, {STAGED.epochs} epochs)"
     )
     run_workers(name, storage)
-    handle = open_storage(storage)
-    study, spec = load(handle, name)
-    print("\n" + status_text(study, spec, handle.display))
-    target = out / "best"
-    n = 1
-    while target.exists():
-        n += 1
-        target = out / f"best-{n}"
-    trial = export_trial(study, spec, None, target)
-    print(
-        f"\nbest trial #{trial.number} exported to {target} (model.pt, config.json, confusion.png, overlays.png)"
-    )
+    with open_storage(storage) as handle:
+        study, spec = load(handle, name)
+        report = status_report(study, spec)
+        print("\n" + render_status(report, f"study {name!r} in {handle.display}"))
+        target = _free_folder(out / "best")
+        trial = export_trial(study, spec, None, target)
+    print(f"\nbest trial #{trial.number} exported to {target} (model.pt, config.json, pictures)")
     if with_compare:
-        names = []
-        for plan in ("staged", "full"):
-            _, cname = _study(out, f"compare-{plan}", plan, COMPARE)
-            print(
-                f"\n== {cname}: {COMPARE.size} px, {COMPARE.n_train} train images, {COMPARE.epochs} epochs"
-            )
-            run_workers(cname, storage)
-            names.append(cname)
-        print("\n" + compare([load(handle, n) for n in names], out / "compare.html"))
-    handle.close()
+        _compare_demo(out, storage)
     print(f"\ndemo finished in {(time.perf_counter() - start) / 60:.1f} min. Next:")
-    print(
-        f"  spacehpo dashboard --storage {storage}        # watch the study at http://127.0.0.1:8080"
-    )
+    print(f"  spacehpo dashboard --storage {storage}   # watch the study at http://127.0.0.1:8080")
     print(
         f"  spacehpo predict --checkpoint {target / 'model.pt'} --images IMAGES --out predictions"
     )
+
+
+def _free_folder(base: Path) -> Path:
+    target, n = base, 1
+    while target.exists():
+        n += 1
+        target = base.with_name(f"{base.name}-{n}")
+    return target
+
+
+def _compare_demo(out: Path, storage: str) -> None:
+    from spacehpo.hpo.compare import compare
+
+    names = []
+    for plan in ("staged", "full"):
+        _, name = _study(out, f"compare-{plan}", plan, COMPARE)
+        print(
+            f"\n== {name}: {COMPARE.size} px, {COMPARE.n_train} train images, {COMPARE.epochs} epochs"
+        )
+        run_workers(name, storage)
+        names.append(name)
+    with open_storage(storage) as handle:
+        result = compare([load(handle, n) for n in names], out / "compare.html")
+    print("\n" + render_comparison(result.rows, result.html, result.csv))
+
+
+def _demo(args: argparse.Namespace) -> None:
+    run_demo(args.out, args.compare)
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "demo", help="synthetic data -> staged study with 2 CPU workers -> status -> best trial"
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("spacehpo-demo"),
+        help="demo folder (re-running continues it)",
+    )
+    p.add_argument(
+        "--compare",
+        action="store_true",
+        help="also run staged and full grid on tiny data and write compare.html",
+    )
+    p.set_defaults(func=_demo)

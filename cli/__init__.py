@@ -1,0 +1,1 @@
+"""The `spacehpo` command line: one module per command group, above data, model, hpo, storage."""

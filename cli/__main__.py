@@ -1,0 +1,3 @@
+from spacehpo.cli.main import main
+
+main()

@@ -1,0 +1,79 @@
+"""Flags shared by several commands, and the one place each becomes configuration."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from spacehpo.hpo.errors import HpoError
+from spacehpo.model.config import TrainConfig
+from spacehpo.storage.backends import STORAGE_ENV
+
+TRAIN_FLAG_HELP = {
+    "lr": "AdamW learning rate",
+    "weight_decay": "AdamW weight decay",
+    "sigma": "width of the centre Gaussian target, in grid cells",
+    "k": "k-factor: weight of positive centre cells",
+    "box_weight": "weight of the box loss",
+    "centre_weight": "weight of the centre loss",
+    "epochs": "training epochs",
+    "batch_size": "images per step",
+    "image_size": "square input side in pixels (multiple of 32)",
+    "seed": "random seed (init and shuffling)",
+    "device": "cpu, cuda or cuda:N",
+    "schedule": "constant or cosine",
+    "warmup_epochs": "linear warmup length for the cosine schedule",
+    "pretrained": "none, imagenet (torchvision weights) or a state dict file",
+    "num_threads": "torch CPU threads (0: default)",
+}
+SWITCHES = ("amp", "compile")  # the TrainConfig fields that are on/off flags
+
+
+def storage_flag(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--storage",
+        help=f"postgresql://USER:PASSWORD@HOST/DB (or {STORAGE_ENV}); default: the embedded "
+        "journal file ./spacehpo-runs/journal.log",
+    )
+
+
+def add_train_flags(
+    p: argparse.ArgumentParser, names: tuple[str, ...] = tuple(TRAIN_FLAG_HELP)
+) -> None:
+    defaults = TrainConfig()
+    for name in (n for n in names if n not in SWITCHES):
+        help_text, value = TRAIN_FLAG_HELP[name], getattr(defaults, name)
+        p.add_argument(
+            f"--{name.replace('_', '-')}",
+            type=type(value),
+            default=value,
+            help=f"{help_text} (default {value})",
+        )
+    p.add_argument(
+        "--amp",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="bf16 autocast (default: on for CUDA)",
+    )
+    p.add_argument("--compile", action="store_true", help="torch.compile the model")
+
+
+def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The one place where `spacehpo train` flags become a TrainConfig (it checks itself)."""
+    return TrainConfig().with_params(
+        {name: getattr(args, name) for name in (*TRAIN_FLAG_HELP, *SWITCHES)}
+    )
+
+
+def parse_set(items: list[str]) -> dict[str, object]:
+    """`--set KEY=VALUE`: VALUE as JSON when it parses, else the string."""
+    out: dict[str, object] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise HpoError(f"--set {item!r}: use KEY=VALUE")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out

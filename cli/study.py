@@ -1,0 +1,233 @@
+"""`spacehpo study create | extend | status | list | delete`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from spacehpo.cli.flags import add_train_flags, parse_set, storage_flag
+from spacehpo.cli.tables import table
+from spacehpo.data.yolo import check_labels, fingerprint, read_names
+from spacehpo.hpo.errors import HpoError
+from spacehpo.hpo.notes import write_note
+from spacehpo.hpo.plans import resolve_plan
+from spacehpo.hpo.status import STATES, StatusReport, status_report
+from spacehpo.hpo.study import (
+    DEFAULT_MAX_RETRIES,
+    StudySpec,
+    TpeExtension,
+    check_name,
+    create,
+    load,
+    save_spec,
+)
+from spacehpo.hpo.study_admin import delete_study, list_studies
+from spacehpo.hpo.trainable import DATA, DETECTOR
+from spacehpo.model.config import RUN_SETTINGS
+from spacehpo.storage.artifacts import open_artifact_store
+from spacehpo.storage.backends import open_storage
+
+
+def study_spec_from_args(args: argparse.Namespace) -> StudySpec:
+    """The one place where `study create` flags become a StudySpec (which checks itself)."""
+    check_name(args.name)
+    settings: dict[str, object] = {name: getattr(args, name) for name in RUN_SETTINGS}
+    settings.update(parse_set(args.set))
+    fp = ""
+    if args.data is not None:
+        read_names(args.data)
+        problems = check_labels(args.data)
+        if problems:
+            more = f" (and {len(problems) - 1} more; see `spacehpo data check`)"
+            raise HpoError(f"{problems[0]}{more if len(problems) > 1 else ''}")
+        settings[DATA] = str(args.data.resolve())
+        fp = fingerprint(args.data)
+    plan = resolve_plan(args.plan, args.reuse_repeats)
+    artifacts = args.artifacts or str(Path("spacehpo-runs", "artifacts").resolve())
+    spec = StudySpec(plan, settings, fp, args.pruner, args.trainable, artifacts, args.max_retries)
+    if spec.trainable == DETECTOR:
+        spec.train_config().check_files()
+    return spec
+
+
+def _create(args: argparse.Namespace) -> None:
+    spec = study_spec_from_args(args)
+    store = open_artifact_store(spec.artifacts)
+    with open_storage(args.storage) as handle:
+        study, created = handle.retrier.call(
+            lambda: create(handle, args.name, spec, store), "creating the study"
+        )
+        if not created:
+            print(
+                f"study {args.name!r} already exists in {handle.display} with the same plan "
+                "and data: nothing to do"
+            )
+            return
+        write_note(study, spec)
+        print(
+            f"created study {args.name!r} in {handle.display}: plan {spec.plan.name} "
+            f"({spec.plan.size} points), artifacts in {spec.artifacts}"
+        )
+
+
+def _extend(args: argparse.Namespace) -> None:
+    extension = TpeExtension(args.tpe, args.seed)
+    with open_storage(args.storage) as handle:
+
+        def section() -> StudySpec:
+            with handle.lock.hold(args.name):
+                study, spec = load(handle, args.name)
+                extended = spec.extend(extension)
+                save_spec(study, extended)
+                return extended
+
+        spec = handle.retrier.call(section, "extending the study")
+    print(
+        f"study {args.name!r}: {args.tpe} TPE trial(s) added ({spec.tpe_trials} in all); they "
+        f"run once the plan is done. Start workers with `spacehpo worker {args.name}`"
+    )
+
+
+def render_status(report: StatusReport, header: str) -> str:
+    stage_rows = [
+        [
+            row.stage,
+            row.name,
+            *(row.counts[s] for s in STATES),
+            f"#{row.best_trial} {row.best_value:.3f}" if row.best_trial is not None else "-",
+            " ".join(f"{k}={v:g}" for k, v in row.best_params.items()),
+        ]
+        for row in report.stages
+    ]
+    states = ["waiting", "running", "complete", "pruned", "failed"]
+    lines = [header, "", table(stage_rows, ["stage", "name", *states, "best", "params"])]
+    if report.best:
+        b = report.best
+        params = " ".join(f"{k}={v:g}" for k, v in b["params"].items())
+        centre = b["centre_acc"] if b["centre_acc"] is not None else float("nan")
+        lines += [
+            "",
+            f"best trial #{b['number']}: class_acc {b['class_acc']:.4f}, "
+            f"centre_acc {centre:.4f}, {params}",
+        ]
+    if report.running:
+        rows = [
+            [
+                f"#{r.trial}",
+                r.stage,
+                r.epochs,
+                f"{r.elapsed_s:.0f} s" if r.elapsed_s else "-",
+                r.best_so_far,
+            ]
+            for r in report.running
+        ]
+        lines += ["", table(rows, ["running", "stage", "epochs", "elapsed", "class_acc so far"])]
+    lines.append("")
+    if report.finished:
+        lines.append("plan finished")
+    elif report.eta_s is not None:
+        lines.append(
+            f"{report.remaining} trial(s) to go; ETA about {report.eta_s / 60:.1f} min with "
+            f"{max(1, len(report.running))} worker(s) (mean trial {report.mean_trial_s:.0f} s; "
+            "stage barriers can add to it)"
+        )
+    else:
+        lines.append(f"{report.remaining} trial(s) to go; ETA after the first trial finishes")
+    return "\n".join(lines)
+
+
+def _status(args: argparse.Namespace) -> None:
+    with open_storage(args.storage) as handle:
+        study, spec = load(handle, args.name)
+        report = status_report(study, spec)
+        if args.json:
+            print(json.dumps(report.to_dict(), indent=2))
+            return
+        header = (
+            f"study {args.name!r} in {handle.display}\nplan {spec.plan.name} "
+            f"({spec.plan.size} points{', repeats reused' if spec.plan.reuse_repeats else ''})"
+            f"{f' + TPE {spec.tpe_trials}' if spec.tpe else ''}; data "
+            f"{spec.settings.get(DATA, '-')} ({spec.fingerprint or 'no fingerprint'}); "
+            f"pruner {spec.pruner}"
+        )
+        print(render_status(report, header))
+
+
+def _list(args: argparse.Namespace) -> None:
+    with open_storage(args.storage) as handle:
+        rows = list_studies(handle)
+        if args.json:
+            print(json.dumps(rows, indent=2))
+        elif not rows:
+            print(f"no studies in {handle.display}")
+        else:
+            print(table([list(r.values()) for r in rows], list(rows[0])))
+
+
+def _delete(args: argparse.Namespace) -> None:
+    if not args.yes:
+        raise HpoError(f"study delete {args.name}: add --yes to delete it and its artifacts")
+    with open_storage(args.storage) as handle:
+        removed = delete_study(handle, args.name)
+        print(f"deleted study {args.name!r} from {handle.display} and {removed} artifact(s)")
+
+
+def _add_create(study: argparse._SubParsersAction) -> None:
+    p = study.add_parser("create", help="create a study that workers fill")
+    p.add_argument("name", help="study name (letters, digits, '.', '_', '-')")
+    p.add_argument(
+        "--plan", default="staged", help="staged (22 trials), full (108) or a .toml plan file"
+    )
+    p.add_argument(
+        "--reuse-repeats",
+        action="store_true",
+        help="reuse earlier results for points that repeat an earlier configuration (staged: 18)",
+    )
+    p.add_argument("--data", type=Path, help="YOLO dataset (labels checked, fingerprint stored)")
+    storage_flag(p)
+    p.add_argument("--pruner", default="median", help="none, median, percentile:P or hyperband")
+    p.add_argument("--trainable", default=DETECTOR, help="module:function to tune")
+    p.add_argument(
+        "--artifacts",
+        help="artifact store every worker reaches: a shared path or s3://BUCKET "
+        "(default ./spacehpo-runs/artifacts)",
+    )
+    p.add_argument(
+        "--max-retries",
+        type=int,
+        default=DEFAULT_MAX_RETRIES,
+        help="times a trial is resumed after a dead worker or a machine fault",
+    )
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="any training setting"
+    )
+    add_train_flags(p, RUN_SETTINGS)
+    p.set_defaults(func=_create)
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    study = sub.add_parser("study", help="create, extend, inspect and delete studies")
+    commands = study.add_subparsers(dest="study_cmd", required=True)
+    _add_create(commands)
+    p = commands.add_parser("extend", help="continue a study with TPE trials")
+    p.add_argument("name", help="study name")
+    p.add_argument("--tpe", type=int, required=True, help="number of TPE trials")
+    p.add_argument("--seed", type=int, default=0, help="TPE seed")
+    storage_flag(p)
+    p.set_defaults(func=_extend)
+    for name, func, text in (
+        ("status", _status, "progress per stage, best trial, running trials, ETA"),
+        ("list", _list, "the studies in a storage"),
+    ):
+        p = commands.add_parser(name, help=text)
+        if name == "status":
+            p.add_argument("name", help="study name")
+        p.add_argument("--json", action="store_true", help="print JSON for scripts")
+        storage_flag(p)
+        p.set_defaults(func=func)
+    p = commands.add_parser("delete", help="delete a study and its artifacts")
+    p.add_argument("name", help="study name")
+    p.add_argument("--yes", action="store_true", help="really delete")
+    storage_flag(p)
+    p.set_defaults(func=_delete)

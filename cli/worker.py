@@ -1,0 +1,57 @@
+"""`spacehpo worker STUDY`: one worker process per device until the plan is done."""
+
+from __future__ import annotations
+
+import argparse
+
+from spacehpo.cli.flags import storage_flag
+from spacehpo.hpo.worker import WORKER_FLAGS, WorkerConfig, run_worker
+
+WORKER_FLAG_HELP = {
+    "data": ("this host's path to the study's dataset, if it differs", str),
+    "artifacts": ("this host's path to the study's artifact store, if it differs", str),
+    "trainable": ("module:function overriding the study's trainable", str),
+    "heartbeat_s": ("seconds between liveness beats", float),
+    "grace_s": ("seconds of silence after which a trial is stale", float),
+    "poll_s": ("seconds between looks while a stage barrier holds", float),
+    "max_trials": ("exit after this many trials", int),
+    "max_outage_s": ("give up after the storage is unreachable this long (default: never)", float),
+}
+
+
+def worker_config_from_args(args: argparse.Namespace, device: str) -> WorkerConfig:
+    """The one place where `worker` flags become a WorkerConfig (which checks itself)."""
+    given = {name: getattr(args, name) for name in WORKER_FLAGS if getattr(args, name) is not None}
+    return WorkerConfig(args.name, device=device, **given)
+
+
+def _worker(args: argparse.Namespace) -> None:
+    if args.device:
+        run_worker(worker_config_from_args(args, args.device))
+        return
+    from spacehpo.hpo.launch import launch
+
+    cfg = worker_config_from_args(args, "cpu")  # checked here, before any child starts
+    raise SystemExit(launch(cfg.to_argv(), args.devices))
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("worker", help="run trials of a study until its plan is done")
+    p.add_argument("name", help="study name")
+    storage_flag(p)
+    p.add_argument(
+        "--devices",
+        help="one worker process per device: all, GPU ids 0,1, UUIDs, MIG ids, or cpu[:N] "
+        "(default: every visible GPU, else one CPU worker using all cores)",
+    )
+    p.add_argument("--device", help="run one worker in this process on cpu, cuda or cuda:N")
+    defaults = WorkerConfig("-")
+    for name, (text, kind) in WORKER_FLAG_HELP.items():
+        default = getattr(defaults, name)
+        p.add_argument(
+            WORKER_FLAGS[name],
+            dest=name,
+            type=kind,
+            help=f"{text}" + (f" (default {default})" if default is not None else ""),
+        )
+    p.set_defaults(func=_worker)

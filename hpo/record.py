@@ -1,0 +1,311 @@
+"""The trial record: every attribute spacehpo keeps on a trial is named, read and written here.
+
+Attributes are Optuna user attrs, so optuna-dashboard and `optuna.load_study` show them as is.
+A trial's place in the plan (`Position`), its curves (class accuracy is Optuna's intermediate
+values; centre accuracy and IoU are lists), the checkpoint it can resume from, its result and
+how it failed. Everything else in spacehpo goes through the types and functions below.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+import optuna
+from optuna.storages import BaseStorage
+from optuna.trial import FrozenTrial
+from spacehpo.hpo.plans import TrialRecord
+
+PLAN, STAGE, STAGE_NAME, POINT = "plan", "stage", "stage_name", "point"
+INHERITED_FROM, ATTEMPT, RETRY_OF = "inherited_from", "attempt", "retry_of"
+WORKER, EPOCHS_RUN, CHECKPOINT, RESUME = "worker", "epochs_run", "checkpoint", "resume"
+BEST_METRICS, ARTIFACTS, FAIL_REASON = "best_metrics", "artifacts", "fail_reason"
+FAULTS, AVOID = "machine_faults", "avoid"
+EXTRA_CURVES = ("centre_acc", "iou")  # class_acc, the objective, is Optuna's intermediate values
+_FIXED_PARAMS = "fixed_params"  # Optuna's system attr holding an enqueued trial's params
+
+HANDED_BACK = "handed back"  # fail_reason prefixes; a trial that raised has neither
+MACHINE_FAULT = "machine fault"
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where a trial sits in its plan. `stage` counts from 0 in storage and from 1 on screen."""
+
+    plan: str
+    stage: int
+    stage_name: str
+    point: int
+    inherited_from: int | None = None
+    attempt: int = 0
+    retry_of: int | None = None
+
+    @property
+    def label(self) -> str:
+        return f"{self.stage + 1} ({self.stage_name})"
+
+    def attrs(self) -> dict[str, Any]:
+        return {k: v for k, v in asdict(self).items() if k != RETRY_OF or v is not None}
+
+
+def position_of(t: FrozenTrial) -> Position | None:
+    a = t.user_attrs
+    if STAGE not in a:
+        return None
+    return Position(
+        a.get(PLAN, ""),
+        a[STAGE],
+        a.get(STAGE_NAME, ""),
+        a.get(POINT, 0),
+        a.get(INHERITED_FROM),
+        a.get(ATTEMPT, 0),
+        a.get(RETRY_OF),
+    )
+
+
+def stage_label(t: FrozenTrial) -> str:
+    position = position_of(t)
+    return position.label if position else "-"
+
+
+def stage_of(t: FrozenTrial) -> int | None:
+    return t.user_attrs.get(STAGE)
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    artifact: str
+    epoch: int
+
+
+@dataclass(frozen=True)
+class Curves:
+    """Per-epoch values from epoch 1."""
+
+    class_acc: list[float] = field(default_factory=list)
+    centre_acc: list[float] = field(default_factory=list)
+    iou: list[float] = field(default_factory=list)
+
+    def appended(self, metrics: dict[str, float]) -> Curves:
+        nan = float("nan")
+        return Curves(
+            [*self.class_acc, float(metrics["class_acc"])],
+            [*self.centre_acc, float(metrics.get("centre_acc", nan))],
+            [*self.iou, float(metrics.get("iou", nan))],
+        )
+
+    def upto(self, epochs: int) -> Curves:
+        return Curves(self.class_acc[:epochs], self.centre_acc[:epochs], self.iou[:epochs])
+
+    def extra(self) -> dict[str, list[float]]:
+        return {name: getattr(self, name) for name in EXTRA_CURVES}
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    """What a retried trial starts from: the last epoch checkpoint and the curves up to it."""
+
+    checkpoint: Checkpoint | None
+    curves: Curves
+
+    def attrs(self) -> dict[str, Any]:
+        checkpoint = asdict(self.checkpoint) if self.checkpoint else None
+        return {CHECKPOINT: checkpoint, "class_acc": self.curves.class_acc, **self.curves.extra()}
+
+
+@dataclass(frozen=True)
+class Fault:
+    """A machine fault a trial met: kept across its retries to tell a bad host from a bad config."""
+
+    worker: str
+    kind: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class Avoid:
+    """A worker that just hit a machine fault on this trial does not take it straight back."""
+
+    worker: str
+    until: float  # time.time() on that worker's host
+
+
+def curves_of(t: FrozenTrial) -> Curves:
+    values = t.intermediate_values
+    return Curves(
+        [values[e] for e in sorted(values)],
+        *(list(t.user_attrs.get(name, [])) for name in EXTRA_CURVES),
+    )
+
+
+def checkpoint_of(t: FrozenTrial) -> Checkpoint | None:
+    c = t.user_attrs.get(CHECKPOINT)
+    return Checkpoint(c["artifact"], c["epoch"]) if c else None
+
+
+def resume_of(t: FrozenTrial) -> ResumePoint | None:
+    r = t.user_attrs.get(RESUME)
+    if not r:
+        return None
+    c = r.get(CHECKPOINT)
+    checkpoint = Checkpoint(c["artifact"], c["epoch"]) if c else None
+    curves = Curves(list(r.get("class_acc", [])), *(list(r.get(n, [])) for n in EXTRA_CURVES))
+    return ResumePoint(checkpoint, curves)
+
+
+def resume_after(t: FrozenTrial) -> ResumePoint:
+    """Where a retry of a failed trial resumes: its newest checkpoint (its own, or the one it
+    resumed from), with the curves up to that epoch. The worker reports an epoch's values
+    before recording its checkpoint, so the curves always reach the checkpoint's epoch."""
+    previous = resume_of(t) or ResumePoint(None, Curves())
+    checkpoint = checkpoint_of(t) or previous.checkpoint
+    epochs = checkpoint.epoch if checkpoint else 0
+    own = curves_of(t)  # a retry killed before its first epoch has not rewritten them yet
+    longer = [
+        max(getattr(own, name), getattr(previous.curves, name), key=len)
+        for name in ("class_acc", *EXTRA_CURVES)
+    ]
+    return ResumePoint(checkpoint, Curves(*longer).upto(epochs))
+
+
+def params_of(t: FrozenTrial) -> dict[str, float]:
+    """A WAITING trial's params are still Optuna's fixed params."""
+    return dict(t.params or t.system_attrs.get(_FIXED_PARAMS, {}))
+
+
+def best_metrics_of(t: FrozenTrial) -> dict[str, float]:
+    return dict(t.user_attrs.get(BEST_METRICS, {}))
+
+
+def artifacts_of(t: FrozenTrial) -> dict[str, str]:
+    return dict(t.user_attrs.get(ARTIFACTS, {}))
+
+
+def artifact_ids_of(t: FrozenTrial) -> list[str]:
+    """Every artifact a trial refers to: published files and resume checkpoints."""
+    resume = resume_of(t)
+    checkpoints = [checkpoint_of(t), resume.checkpoint if resume else None]
+    return [*artifacts_of(t).values(), *(c.artifact for c in checkpoints if c)]
+
+
+def epochs_run_of(t: FrozenTrial) -> int:
+    return int(t.user_attrs.get(EPOCHS_RUN, len(t.intermediate_values)))
+
+
+def fail_reason_of(t: FrozenTrial) -> str | None:
+    return t.user_attrs.get(FAIL_REASON)
+
+
+def worker_of(t: FrozenTrial) -> str | None:
+    return t.user_attrs.get(WORKER)
+
+
+def faults_of(t: FrozenTrial) -> list[Fault]:
+    return [Fault(**f) for f in t.user_attrs.get(FAULTS, [])]
+
+
+def avoid_of(t: FrozenTrial) -> Avoid | None:
+    a = t.user_attrs.get(AVOID)
+    return Avoid(**a) if a else None
+
+
+def may_take(t: FrozenTrial, worker: str) -> bool:
+    avoid = avoid_of(t)
+    return avoid is None or avoid.worker != worker or time.time() >= avoid.until
+
+
+def record_of(t: FrozenTrial) -> TrialRecord:
+    """What plan progression and ranking need of a trial."""
+    value = t.values[0] if t.values and math.isfinite(t.values[0]) else None
+    return TrialRecord(
+        t.number,
+        t.state.name,
+        stage_of(t),
+        t.user_attrs.get(POINT),
+        params_of(t),
+        value,
+        best_metrics_of(t).get("centre_acc"),
+    )
+
+
+def records(study: optuna.Study) -> list[TrialRecord]:
+    return [record_of(t) for t in study.get_trials(deepcopy=False)]
+
+
+@dataclass(frozen=True)
+class Queued:
+    """Everything a WAITING trial carries besides its params."""
+
+    position: Position
+    resume: ResumePoint | None = None
+    faults: tuple[Fault, ...] = ()
+    avoid: Avoid | None = None
+
+    def attrs(self) -> dict[str, Any]:
+        out = self.position.attrs()
+        if self.resume is not None:
+            out[RESUME] = self.resume.attrs()
+        if self.faults:
+            out[FAULTS] = [asdict(f) for f in self.faults]
+        if self.avoid is not None:
+            out[AVOID] = asdict(self.avoid)
+        return out
+
+
+def enqueue(study: optuna.Study, params: dict[str, float], queued: Queued) -> None:
+    study.enqueue_trial(params, user_attrs=queued.attrs())
+
+
+def retry_of(t: FrozenTrial, counts_as_retry: bool, extra: tuple[Fault, ...] = ()) -> Queued:
+    """The WAITING copy that retries failed trial `t`, resuming from its checkpoint."""
+    position = position_of(t)
+    assert position is not None, f"trial {t.number} is not part of a plan"
+    retried = replace(
+        position,
+        attempt=position.attempt + int(counts_as_retry),
+        retry_of=position.retry_of if position.retry_of is not None else t.number,
+    )
+    return Queued(retried, resume_after(t), (*faults_of(t), *extra))
+
+
+class TrialWriter:
+    """Writes one running trial's record; every call goes through the (retrying) storage."""
+
+    def __init__(self, trial: optuna.Trial) -> None:
+        self.trial = trial
+
+    def _set(self, key: str, value: Any) -> None:
+        self.trial.set_user_attr(key, value)
+
+    def worker(self, name: str) -> None:
+        self._set(WORKER, name)
+
+    def epoch(self, epoch: int, metrics: dict[str, float], curves: Curves, epochs_run: int) -> None:
+        """Extra curves first, then the objective: the pruner reads both at this epoch."""
+        for name, values in curves.extra().items():
+            self._set(name, values)
+        self._set(EPOCHS_RUN, epochs_run)
+        self.trial.report(float(metrics["class_acc"]), epoch)
+
+    def checkpoint(self, checkpoint: Checkpoint) -> None:
+        self._set(CHECKPOINT, asdict(checkpoint))
+
+    def result(self, metrics: dict[str, float], artifacts: dict[str, str]) -> None:
+        self._set(ARTIFACTS, artifacts)
+        self._set(BEST_METRICS, metrics)
+
+    def fail_reason(self, reason: str) -> None:
+        self._set(FAIL_REASON, reason)
+
+    def faults(self, faults: list[Fault]) -> None:
+        self._set(FAULTS, [asdict(f) for f in faults])
+
+    def position(self, position: Position) -> None:
+        write_position(self.trial.study._storage, self.trial._trial_id, position)
+
+
+def write_position(storage: BaseStorage, trial_id: int, position: Position) -> None:
+    for key, value in position.attrs().items():
+        storage.set_trial_user_attr(trial_id, key, value)

@@ -1,0 +1,49 @@
+"""`study list` and `study delete`: what a storage holds, and removing a study with its files."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import optuna
+from spacehpo.hpo.plans import best_trial
+from spacehpo.hpo.record import artifact_ids_of, record_of
+from spacehpo.hpo.status import state_counts
+from spacehpo.hpo.store_marker import marker_id
+from spacehpo.hpo.study import ATTR, StudySpec, load
+from spacehpo.storage.artifacts import open_artifact_store, remove_quietly
+from spacehpo.storage.backends import StorageHandle
+
+
+def list_studies(handle: StorageHandle) -> list[dict[str, Any]]:
+    rows = []
+    for frozen in handle.storage.get_all_studies():
+        spec = frozen.user_attrs.get(ATTR)
+        study = optuna.load_study(study_name=frozen.study_name, storage=handle.storage)
+        trials = study.get_trials(deepcopy=False)
+        best = best_trial([record_of(t) for t in trials])
+        counts = state_counts(trials)
+        rows.append(
+            {
+                "study": frozen.study_name,
+                "plan": StudySpec.from_dict(spec).plan.name if spec else "(not spacehpo)",
+                "trials": len(trials),
+                "complete": counts["COMPLETE"],
+                "running": counts["RUNNING"],
+                "best class_acc": best.value if best else None,
+                "best trial": best.number if best else None,
+            }
+        )
+    return rows
+
+
+def delete_study(handle: StorageHandle, name: str) -> int:
+    """Artifacts first, then the study: a failure half way leaves a study that can be deleted
+    again, never artifacts nobody can find. Returns the number of artifacts removed."""
+    study, spec = load(handle, name)
+    store = open_artifact_store(spec.artifacts)
+    ids = {a for t in study.get_trials(deepcopy=False) for a in artifact_ids_of(t)}
+    for artifact in sorted(ids):
+        remove_quietly(store, artifact)
+    remove_quietly(store, marker_id(name))
+    handle.storage.delete_study(study._study_id)
+    return len(ids)
