@@ -16,7 +16,6 @@ from spacehpo.cli.study import render_status
 from spacehpo.cli.user import render_comparison
 from spacehpo.data.synth import SynthConfig, generate
 from spacehpo.data.yolo import fingerprint
-from spacehpo.hpo.export import export_trial
 from spacehpo.hpo.notes import write_note
 from spacehpo.hpo.plans import Plan, full_plan, staged_plan
 from spacehpo.hpo.status import status_report
@@ -107,6 +106,8 @@ def run_workers(name: str, storage: str, devices: str = "cpu:2") -> None:
 
 
 def run_demo(out: Path, with_compare: bool) -> None:
+    from spacehpo.hpo.export import export_trial
+
     start = time.perf_counter()
     storage, name = _study(out, "demo-staged", "staged", STAGED)
     print(

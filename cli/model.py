@@ -6,27 +6,22 @@ import argparse
 import csv
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PIL import Image
 from spacehpo.cli.flags import add_train_flags, train_config_from_args
 from spacehpo.cli.tables import table
-from spacehpo.data.spark import bbox_to_yolo, image_sizes, read_labels
-from spacehpo.model.checkpoint import BEST_CHECKPOINT, LAST_CHECKPOINT
 from spacehpo.model.config import TrainConfig
-from spacehpo.model.infer import (
-    evaluate_dataset,
-    image_paths,
-    load_model,
-    predict_files,
-    write_submission,
-)
-from spacehpo.model.pictures import confusion_png, overlay
-from spacehpo.model.train import EpochReport, load_data, rank_key, train
+from spacehpo.model.run_files import BEST_CHECKPOINT, LAST_CHECKPOINT
+
+if TYPE_CHECKING:
+    from spacehpo.model.train import EpochReport
 
 METRICS = ("class_acc", "centre_acc", "iou", "spark_score")
 
 
 def run_train(cfg: TrainConfig, data_root: Path, out: Path) -> None:
+    from spacehpo.model.train import load_data, rank_key, train
+
     data = load_data(data_root, cfg.image_size)
     start = time.perf_counter()
 
@@ -56,6 +51,9 @@ def run_train(cfg: TrainConfig, data_root: Path, out: Path) -> None:
 
 
 def run_evaluate(checkpoint: Path, data_root: Path, split: str, out: Path, device: str) -> None:
+    from spacehpo.model.infer import evaluate_dataset, load_model
+    from spacehpo.model.pictures import confusion_png
+
     lm = load_model(checkpoint, device)
     metrics, preds, cached = evaluate_dataset(lm, data_root, split)
     out.mkdir(parents=True, exist_ok=True)
@@ -105,6 +103,11 @@ def run_evaluate(checkpoint: Path, data_root: Path, split: str, out: Path, devic
 def run_predict(
     checkpoint: Path, images: Path, out: Path, labels: Path | None, device: str
 ) -> None:
+    from PIL import Image
+    from spacehpo.data.spark import bbox_to_yolo, image_sizes, read_labels
+    from spacehpo.model.infer import image_paths, load_model, predict_files, write_submission
+    from spacehpo.model.pictures import overlay
+
     lm = load_model(checkpoint, device)
     paths = image_paths(images)
     preds = predict_files(lm, paths)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from spacehpo.cli.flags import storage_flag
-from spacehpo.hpo.worker import WORKER_FLAGS, WorkerConfig, run_worker
+from spacehpo.hpo.worker_config import WORKER_FLAGS, WorkerConfig
 
 WORKER_FLAG_HELP = {
     "data": ("this host's path to the study's dataset, if it differs", str),
@@ -27,6 +27,8 @@ def worker_config_from_args(args: argparse.Namespace, device: str) -> WorkerConf
 
 def _worker(args: argparse.Namespace) -> None:
     if args.device:
+        from spacehpo.hpo.worker import run_worker
+
         run_worker(worker_config_from_args(args, args.device))
         return
     from spacehpo.hpo.launch import launch

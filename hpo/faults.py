@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-import torch
 from spacehpo.hpo.record import Fault
 from spacehpo.model.errors import WeightsMissing
 
@@ -29,6 +28,8 @@ class FaultKind(StrEnum):
 
 def machine_fault(err: BaseException) -> FaultKind | None:
     """The kind of machine fault `err` is, or None for a trial fault."""
+    import torch  # loaded by then: a trial ran; the command line need not pay for it
+
     if isinstance(err, torch.OutOfMemoryError):
         return FaultKind.OUT_OF_MEMORY
     if isinstance(err, torch.AcceleratorError) or (
@@ -51,6 +52,10 @@ def too_big(faults: list[Fault]) -> list[str] | None:
 def describe(err: BaseException) -> str:
     text = str(err).splitlines()[0] if str(err) else ""
     return f"{err.__class__.__name__}: {text}" if text else err.__class__.__name__
+
+
+class FaultyHost(Exception):
+    """This worker met machine faults on different trials in a row: exit `EXIT_FAULTY_HOST`."""
 
 
 class FaultStreak:

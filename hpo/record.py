@@ -44,7 +44,7 @@ class Position:
 
     @property
     def label(self) -> str:
-        return f"{self.stage + 1} ({self.stage_name})"
+        return f"{self.stage + 1} {self.stage_name}"
 
     def attrs(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if k != RETRY_OF or v is not None}

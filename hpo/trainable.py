@@ -3,7 +3,7 @@
 A trainable is `fn(ctx: TrialContext) -> TrialResult`. It trains with `ctx.params`, calls
 `ctx.report(epoch, metrics)` after each epoch (metrics hold `class_acc`, the objective, and
 `centre_acc`; the call may raise to prune or hand the trial back), keeps whatever it needs to
-resume in `ctx.checkpoint_dir / model.checkpoint.LAST_CHECKPOINT` (the engine ships it to the artifact store each
+resume in `ctx.checkpoint_dir / model.run_files.LAST_CHECKPOINT` (the engine ships it to the artifact store each
 epoch and puts it back there when a retried trial starts), and returns its best metrics and the
 files to publish (`model`: best weights; pictures). `--trainable module:function` plugs in others.
 `ctx.keep` lives as long as the worker process: a trainable may keep data there across trials.
@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from spacehpo.hpo.errors import HpoError
-from spacehpo.model.checkpoint import BEST_CHECKPOINT
+from spacehpo.model.run_files import BEST_CHECKPOINT
 
 DETECTOR = "spacehpo.hpo.trainable:detector"
 DATA = "data"  # the settings key holding this host's dataset path

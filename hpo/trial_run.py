@@ -38,7 +38,7 @@ from spacehpo.hpo.recovery import requeue
 from spacehpo.hpo.study import StudySpec
 from spacehpo.hpo.trainable import Trainable, TrialContext, TrialResult
 from spacehpo.hpo.worker_env import WorkerEnv
-from spacehpo.model.checkpoint import LAST_CHECKPOINT
+from spacehpo.model.run_files import LAST_CHECKPOINT
 from spacehpo.storage.artifacts import get_file, put_file, remove_quietly
 from spacehpo.storage.errors import StorageError
 

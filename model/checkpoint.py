@@ -10,9 +10,6 @@ from typing import Any
 import torch
 from spacehpo.model.errors import ModelError
 
-LAST_CHECKPOINT = "last.pt"  # everything a run needs to resume; the HPO ships it between hosts
-BEST_CHECKPOINT = "best.pt"  # the best epoch's weights, what export and predict use
-
 
 def save_checkpoint(path: Path, payload: dict[str, Any]) -> None:
     """Write beside the target and rename, so a crash mid-write never leaves a torn file."""

@@ -69,3 +69,26 @@ def crash_once(ctx: TrialContext) -> TrialResult:
             open(marker, "w").close()
             os._exit(9)
     return TrialResult({"class_acc": 0.3 + math.log10(ctx.params["lr"]) / 100, "centre_acc": 0.3})
+
+
+def oom_once(ctx: TrialContext) -> TrialResult:
+    """Runs out of memory at epoch 2 the first time each point runs (a machine fault)."""
+    import torch
+
+    marker = os.path.join(ctx.settings["marker_dir"], f"oom-{sorted(ctx.params.items())}")
+    ckpt = ctx.checkpoint_dir / "last.pt"
+    done = json.loads(ckpt.read_text())["epoch"] if ckpt.exists() else 0
+    for epoch in range(done + 1, int(ctx.settings.get("epochs", 3)) + 1):
+        if epoch == 2 and not os.path.exists(marker):
+            open(marker, "w").close()
+            raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+        ckpt.write_text(json.dumps({"epoch": epoch}))
+        ctx.report(epoch, {"class_acc": score(ctx.params)[0] * epoch, "centre_acc": 0.5})
+    return TrialResult({"class_acc": score(ctx.params)[0] * epoch, "centre_acc": 0.5})
+
+
+def faulty_host(ctx: TrialContext) -> TrialResult:
+    """An I/O error on every trial on a host marked SPACEHPO_TEST_FAULTY=1; `scored` elsewhere."""
+    if os.environ.get("SPACEHPO_TEST_FAULTY") == "1":
+        raise OSError(5, "Input/output error", str(ctx.checkpoint_dir))
+    return scored(ctx)

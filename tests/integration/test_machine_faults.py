@@ -1,0 +1,104 @@
+"""Issue 11 items 3, 4 and 7 with real worker processes: machine faults go back to the queue,
+a faulty host stops itself, a long PostgreSQL outage loses nothing, a look-alike artifact store
+is refused, and interactive commands give up quickly on an unreachable server."""
+
+import os
+import subprocess
+import time
+from pathlib import Path
+
+from optuna.trial import TrialState
+
+from tests.conftest import assert_one_line_error, run_cli, start_workers, wait_all
+from tests.hpo.studies import create_fake_study, trials_of
+from tests.integration.test_faults import _check_plan_done_exactly_once
+
+
+def test_out_of_memory_resumes_elsewhere_from_its_checkpoint(tmp_path: Path) -> None:
+    storage = f"journal:{tmp_path / 'j.log'}"
+    (tmp_path / "markers").mkdir()
+    create_fake_study(
+        storage, tmp_path, "--trainable", "tests.hpo.fakes:oom_once", "--pruner", "none",
+        "--set", "epochs=3", "--set", f"marker_dir={tmp_path / 'markers'}",
+    )  # fmt: skip
+    outputs = wait_all(start_workers(2, "s", storage, tmp_path, "--poll", "0.2"))
+    assert sum("machine fault (OutOfMemoryError" in out for out in outputs) >= 1
+    trials = trials_of(storage)
+    faulted = [t for t in trials if t.state == TrialState.FAIL]
+    assert len(faulted) == 22  # every point ran out of memory once ...
+    assert all(t.user_attrs["fail_reason"].startswith("machine fault") for t in faulted)
+    figures = _check_plan_done_exactly_once(trials, 22)  # ... and completed on its retry
+    retries = [t for t in trials if t.state == TrialState.COMPLETE]
+    assert all(t.user_attrs["resume"]["checkpoint"]["epoch"] == 1 for t in retries)
+    assert all(t.user_attrs["attempt"] == 1 for t in retries)
+    assert figures["epochs_retrained"] == 0
+
+
+def test_a_faulty_host_stops_after_two_trials_and_the_study_goes_on(tmp_path: Path) -> None:
+    storage = f"journal:{tmp_path / 'j.log'}"
+    create_fake_study(
+        storage, tmp_path, "--trainable", "tests.hpo.fakes:faulty_host", "--pruner", "none",
+        "--set", "epochs=2",
+    )  # fmt: skip
+    env = {"SPACEHPO_TEST_FAULTY": "1"}
+    r = run_cli("worker", "s", "--storage", storage, "--device", "cpu", "--poll", "0.1", env=env)
+    assert r.returncode == 3 and "Traceback" not in r.stderr
+    assert "machine faults on 2 different trials in a row" in r.stderr
+    trials = trials_of(storage)
+    assert sum(t.state == TrialState.FAIL for t in trials) == 2  # not a drained stage
+    wait_all(start_workers(1, "s", storage, tmp_path))
+    figures = _check_plan_done_exactly_once(trials_of(storage), 22)
+    assert figures["killed"] == 2
+
+
+def test_a_long_postgres_outage_loses_nothing(pg_url: str, tmp_path: Path) -> None:
+    """Stopped for 20 s: longer than the grace period (10 s) and the old retry budget (set to
+    5 s here, no longer read by workers). Nothing fails for good; no trial is declared stale."""
+    version = sorted(p.name for p in Path("/etc/postgresql").iterdir())[-1]
+    create_fake_study(
+        pg_url, tmp_path, "--set", "epochs=3", "--set", "sleep=0.4", "--pruner", "none"
+    )
+    os.environ["SPACEHPO_RETRY_S"] = "5"  # start_workers passes the environment on
+    try:
+        workers = start_workers(2, "s", pg_url, tmp_path, "--heartbeat", "1", "--grace", "10")
+    finally:
+        os.environ.pop("SPACEHPO_RETRY_S")
+    while sum(t.state == TrialState.COMPLETE for t in trials_of(pg_url)) < 3:
+        time.sleep(0.2)
+    ctl = ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main"]
+    try:
+        subprocess.run([*ctl, "stop"], check=True)
+        time.sleep(20)
+    finally:
+        subprocess.run([*ctl, "start"], check=True)
+    outputs = wait_all(workers, timeout=180)
+    assert any("storage unreachable" in out for out in outputs)
+    assert any("storage reachable again" in out for out in outputs)
+    figures = _check_plan_done_exactly_once(trials_of(pg_url), 22)
+    print(f"20 s outage: {figures}")
+    assert figures["killed"] == 0 and figures["epochs_retrained"] <= 2
+
+
+def test_interactive_commands_give_up_within_seconds(tmp_path: Path) -> None:
+    start = time.monotonic()
+    r = run_cli("study", "status", "s", "--storage", "postgresql://u:pw@127.0.0.1:1/db")
+    assert time.monotonic() - start < 25
+    assert_one_line_error(r, "unreachable", "***")
+    assert "pw@" not in r.stderr
+
+
+def test_a_look_alike_artifact_store_is_refused(tmp_path: Path) -> None:
+    storage = f"journal:{tmp_path / 'j.log'}"
+    create_fake_study(storage, tmp_path, "--set", "epochs=1")
+    elsewhere = tmp_path / "empty-local-folder"
+    elsewhere.mkdir()
+    r = run_cli(
+        "worker", "s", "--storage", storage, "--device", "cpu", "--artifacts", str(elsewhere)
+    )
+    assert_one_line_error(r, str(elsewhere), "marker", "--artifacts")
+    assert not trials_of(storage)  # nothing was claimed
+    r = run_cli(
+        "worker", "s", "--storage", storage, "--device", "cpu", "--artifacts",
+        str(tmp_path / "artifacts"), "--max-trials", "1",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr

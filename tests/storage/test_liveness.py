@@ -1,0 +1,55 @@
+"""Stale-trial detection on a real journal storage, and the rule after an outage."""
+
+import time
+from pathlib import Path
+
+import optuna
+from optuna.trial import TrialState
+from spacehpo.storage.backends import open_storage
+from spacehpo.storage.liveness import LEASE_ATTR
+from spacehpo.storage.retry import Retrier
+
+
+def _running_trial(tmp_path: Path, grace_s: float) -> tuple:
+    handle = open_storage(f"journal:{tmp_path / 'j.log'}", Retrier(None), 0.1, grace_s)
+    study = optuna.create_study(study_name="s", storage=handle.storage)
+    trial = study.ask()
+    handle.storage.set_trial_system_attr(trial._trial_id, LEASE_ATTR, time.time() - 100)
+    return handle, study
+
+
+def test_a_silent_trial_is_failed_once(tmp_path: Path) -> None:
+    handle, study = _running_trial(tmp_path, grace_s=1.0)
+    handle.retrier.reachable_since -= 10
+    assert [t.number for t in handle.liveness.fail_stale(study)] == [0]
+    assert study.get_trials()[0].state == TrialState.FAIL
+    assert handle.liveness.fail_stale(study) == []
+
+
+def test_no_one_is_judged_until_a_grace_period_after_an_outage(tmp_path: Path) -> None:
+    """After an outage every last beat is old; the others need a grace period to beat again."""
+    handle, study = _running_trial(tmp_path, grace_s=30.0)
+    handle.retrier.reachable_since = time.monotonic()  # just came back
+    assert handle.liveness.fail_stale(study) == []
+    assert study.get_trials()[0].state == TrialState.RUNNING
+
+
+def test_storage_calls_retry_inside_optuna_too(tmp_path: Path) -> None:
+    """Optuna's own calls (here `tell`) go through the retrying storage."""
+    handle = open_storage(f"journal:{tmp_path / 'j.log'}")
+    study = optuna.create_study(study_name="s", storage=handle.storage)
+    trial = study.ask()
+    inner, calls = handle.storage.inner, []
+    original = inner.set_trial_state_values
+
+    def flaky(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            import sqlalchemy.exc
+
+            raise sqlalchemy.exc.OperationalError("UPDATE", {}, Exception("server closed"))
+        return original(*args, **kwargs)
+
+    inner.set_trial_state_values = flaky
+    study.tell(trial, 1.0)
+    assert len(calls) == 2 and study.get_trials()[0].state == TrialState.COMPLETE
