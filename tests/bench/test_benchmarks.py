@@ -35,9 +35,14 @@ CASES = {
         "--trainable",
         "tests.hpo.fakes:scored",
     ],
+    "scale": [
+        *("--images", "40", "--size", "48", "--cache-size", "64", "--workers", "2"),
+        *("--epochs", "1", "--batches", "1"),
+    ],
 }
 
 
+@pytest.mark.slow  # each starts real processes: several seconds even at the tiny sizes
 @pytest.mark.parametrize("name", list(CASES))
 def test_benchmark_runs_and_prints_its_ratio(name: str, postgres_up: None) -> None:
     result = subprocess.run(
@@ -56,3 +61,7 @@ def test_benchmark_runs_and_prints_its_ratio(name: str, postgres_up: None) -> No
     )  # the header with date, machine and versions
     if name == "coordination":
         assert "duplicates 0" in lines[-1]
+    if name == "scale":  # every worker was watched, and the trials' own time was read back
+        assert (
+            "fixed cost s" in lines[-1] and sum(line.startswith("worker ") for line in lines) == 2
+        )
