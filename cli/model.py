@@ -14,6 +14,8 @@ from spacehpo.model.config import TrainConfig
 from spacehpo.model.run_files import BEST_CHECKPOINT, LAST_CHECKPOINT
 
 if TYPE_CHECKING:
+    from spacehpo.data.cache import CachedSplit
+    from spacehpo.model.infer import Predictions
     from spacehpo.model.train import EpochReport
 
 METRICS = ("class_acc", "centre_acc", "iou", "spark_score")
@@ -58,7 +60,18 @@ def run_evaluate(checkpoint: Path, data_root: Path, split: str, out: Path, devic
     metrics, preds, cached = evaluate_dataset(lm, data_root, split)
     out.mkdir(parents=True, exist_ok=True)
     confusion_png(metrics["confusion"], lm.class_names, out / "confusion.png", title=f"{split}:")
-    with (out / "predictions.csv").open("w", newline="") as f:
+    _write_predictions(out / "predictions.csv", cached, preds, lm.class_names)
+    print(table([[k, f"{metrics[k]:.4f}"] for k in METRICS], ["metric", split]))
+    print(
+        f"\n{len(cached)} images; confusion matrix {out / 'confusion.png'}; per-image {out / 'predictions.csv'}"
+    )
+
+
+def _write_predictions(
+    path: Path, cached: CachedSplit, preds: Predictions, class_names: tuple[str, ...]
+) -> None:
+    """One row per image, for spreadsheets: truth, prediction, confidence, cell and box."""
+    with path.open("w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(
             [
@@ -86,18 +99,14 @@ def run_evaluate(checkpoint: Path, data_root: Path, split: str, out: Path, devic
             writer.writerow(
                 [
                     stem,
-                    lm.class_names[int(label[0])],
-                    lm.class_names[int(cls)],
+                    class_names[int(label[0])],
+                    class_names[int(cls)],
                     f"{conf:.4f}",
                     int(cell[0]),
                     int(cell[1]),
                     *(f"{v:.5f}" for v in box),
                 ]
             )
-    print(table([[k, f"{metrics[k]:.4f}"] for k in METRICS], ["metric", split]))
-    print(
-        f"\n{len(cached)} images; confusion matrix {out / 'confusion.png'}; per-image {out / 'predictions.csv'}"
-    )
 
 
 def run_predict(

@@ -89,8 +89,8 @@ def _extend(args: argparse.Namespace) -> None:
     )
 
 
-def render_status(report: StatusReport, header: str) -> str:
-    stage_rows = [
+def _stage_table(report: StatusReport) -> str:
+    rows = [
         [
             row.stage,
             row.name,
@@ -101,7 +101,11 @@ def render_status(report: StatusReport, header: str) -> str:
         for row in report.stages
     ]
     states = ["waiting", "running", "complete", "pruned", "failed"]
-    lines = [header, "", table(stage_rows, ["stage", "name", *states, "best", "params"])]
+    return table(rows, ["stage", "name", *states, "best", "params"])
+
+
+def _best_and_running(report: StatusReport) -> list[str]:
+    lines = []
     if report.best:
         b = report.best
         params = " ".join(f"{k}={v:g}" for k, v in b["params"].items())
@@ -113,27 +117,28 @@ def render_status(report: StatusReport, header: str) -> str:
         ]
     if report.running:
         rows = [
-            [
-                f"#{r.trial}",
-                r.stage,
-                r.epochs,
-                f"{r.elapsed_s:.0f} s" if r.elapsed_s else "-",
-                r.best_so_far,
-            ]
+            [f"#{r.trial}", r.stage, r.epochs, f"{r.elapsed_s:.0f} s" if r.elapsed_s else "-",
+             r.best_so_far]
             for r in report.running
-        ]
+        ]  # fmt: skip
         lines += ["", table(rows, ["running", "stage", "epochs", "elapsed", "class_acc so far"])]
-    lines.append("")
+    return lines
+
+
+def _eta(report: StatusReport) -> str:
     if report.finished:
-        lines.append("plan finished")
-    elif report.eta_s is not None:
-        lines.append(
-            f"{report.remaining} trial(s) to go; ETA about {report.eta_s / 60:.1f} min with "
-            f"{max(1, len(report.running))} worker(s) (mean trial {report.mean_trial_s:.0f} s; "
-            "stage barriers can add to it)"
-        )
-    else:
-        lines.append(f"{report.remaining} trial(s) to go; ETA after the first trial finishes")
+        return "plan finished"
+    if report.eta_s is None:
+        return f"{report.remaining} trial(s) to go; ETA after the first trial finishes"
+    return (
+        f"{report.remaining} trial(s) to go; ETA about {report.eta_s / 60:.1f} min with "
+        f"{max(1, len(report.running))} worker(s) (mean trial {report.mean_trial_s:.0f} s; "
+        "stage barriers can add to it)"
+    )
+
+
+def render_status(report: StatusReport, header: str) -> str:
+    lines = [header, "", _stage_table(report), *_best_and_running(report), "", _eta(report)]
     return "\n".join(lines)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import tomllib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -150,69 +149,18 @@ def validate(plan: Plan) -> Plan:
     return plan
 
 
-def plan_from_toml(path: Path) -> Plan:
-    """A custom plan:
-
-    name = "my-plan"
-    [space.lr]            # optional; defaults to DEFAULT_SPACE
-    low = 1e-5
-    high = 1e-2
-    log = true
-    [[stage]]
-    name = "lr"
-    grid = { lr = [1e-4, 3e-4] }
-    fixed = { weight_decay = 1e-4, sigma = 0.5, k = 8, box_weight = 5 }
-    [[stage]]
-    grid = { sigma = [0.3, 0.5] }
-    inherit = ["lr"]
-    fixed = { weight_decay = 1e-4, k = 8, box_weight = 5 }
-    """
-    try:
-        doc = tomllib.loads(path.read_text())
-    except OSError as err:
-        raise HpoError(f"{path}: cannot read plan file ({err.strerror})") from None
-    except tomllib.TOMLDecodeError as err:
-        raise HpoError(f"{path}: not valid TOML ({err})") from None
-    try:
-        space = {
-            **DEFAULT_SPACE,
-            **{
-                k: Range(float(v["low"]), float(v["high"]), bool(v.get("log", False)))
-                for k, v in doc.get("space", {}).items()
-            },
-        }
-        stages = tuple(
-            Stage(
-                s.get("name", f"stage {i + 1}"),
-                {
-                    k: tuple(v) if isinstance(v, list) else (v,)
-                    for k, v in s.get("grid", {}).items()
-                },
-                tuple(s.get("inherit", ())),
-                dict(s.get("fixed", {})),
-            )
-            for i, s in enumerate(doc.get("stage", []))
-        )
-        plan = Plan(
-            str(doc.get("name", path.stem)), stages, space, bool(doc.get("reuse_repeats", False))
-        )
-    except (KeyError, TypeError, ValueError, AttributeError) as err:
-        raise HpoError(f"{path}: malformed plan ({err.__class__.__name__}: {err})") from None
-    try:
-        return validate(plan)
-    except HpoError as err:
-        raise HpoError(f"{path}: {err}") from None
-
-
-def resolve_plan(spec: str, reuse_repeats: bool = False) -> Plan:
-    if spec == "staged":
+def resolve_plan(name: str, reuse_repeats: bool = False) -> Plan:
+    """`--plan`: staged, full or a TOML file."""
+    if name == "staged":
         return staged_plan(reuse_repeats)
-    if spec == "full":
+    if name == "full":
         return full_plan()
-    if spec.endswith(".toml"):
-        plan = plan_from_toml(Path(spec))
+    if name.endswith(".toml"):
+        from spacehpo.hpo.plan_toml import plan_from_toml
+
+        plan = plan_from_toml(Path(name))
         return Plan(plan.name, plan.stages, plan.space, plan.reuse_repeats or reuse_repeats)
-    raise HpoError(f"unknown plan {spec!r}: use staged, full or a .toml plan file")
+    raise HpoError(f"unknown plan {name!r}: use staged, full or a .toml plan file")
 
 
 @dataclass(frozen=True)
