@@ -21,7 +21,6 @@ from spacehpo.hpo.plans import Plan, full_plan, staged_plan
 from spacehpo.hpo.status import status_report
 from spacehpo.hpo.study import StudySpec, TpeExtension, create, load
 from spacehpo.hpo.trainable import DATA, DETECTOR
-from spacehpo.storage.artifacts import open_artifact_store
 from spacehpo.storage.backends import open_storage
 
 
@@ -74,7 +73,7 @@ def prepare_study(
         tpe=(TpeExtension(tpe),) if tpe else (),
     )
     with open_storage(storage) as handle:
-        study, created = create(handle, name, spec, open_artifact_store(spec.artifacts))
+        study, created = create(handle, name, spec)
         if created:
             write_note(study, spec)
     return name

@@ -25,7 +25,6 @@ from spacehpo.hpo.study import (
 from spacehpo.hpo.study_admin import delete_study, list_studies
 from spacehpo.hpo.trainable import DATA, DETECTOR
 from spacehpo.model.config import RUN_SETTINGS
-from spacehpo.storage.artifacts import open_artifact_store
 from spacehpo.storage.backends import open_storage
 
 
@@ -53,10 +52,9 @@ def study_spec_from_args(args: argparse.Namespace) -> StudySpec:
 
 def _create(args: argparse.Namespace) -> None:
     spec = study_spec_from_args(args)
-    store = open_artifact_store(spec.artifacts)
     with open_storage(args.storage) as handle:
         study, created = handle.retrier.call(
-            lambda: create(handle, args.name, spec, store), "creating the study"
+            lambda: create(handle, args.name, spec), "creating the study"
         )
         if not created:
             print(

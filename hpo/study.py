@@ -20,7 +20,7 @@ from spacehpo.hpo.pruning import build_pruner
 from spacehpo.hpo.store_marker import mark_store
 from spacehpo.hpo.trainable import DATA, DETECTOR
 from spacehpo.model.config import RUN_SETTINGS, TrainConfig
-from spacehpo.storage.artifacts import ArtifactStore
+from spacehpo.storage.artifacts import open_artifact_store
 from spacehpo.storage.backends import StorageHandle
 
 ATTR = "spacehpo"
@@ -123,16 +123,14 @@ def study_names(handle: StorageHandle) -> list[str]:
     return [s.study_name for s in handle.storage.get_all_studies()]
 
 
-def create(
-    handle: StorageHandle, name: str, spec: StudySpec, store: ArtifactStore
-) -> tuple[optuna.Study, bool]:
+def create(handle: StorageHandle, name: str, spec: StudySpec) -> tuple[optuna.Study, bool]:
     """Create the study, or accept an identical existing one; a different one is an error.
     Returns (study, created). Runs under the study lock, so two creates cannot both win; the
     store's marker is written first, so a failing store leaves no study behind."""
     check_name(name)
     with handle.lock.hold(name):
         if name not in study_names(handle):
-            spec = replace(spec, store_id=mark_store(store, name))
+            spec = replace(spec, store_id=mark_store(open_artifact_store(spec.artifacts), name))
             study = optuna.create_study(
                 study_name=name, storage=handle.storage, direction="maximize"
             )

@@ -7,24 +7,22 @@ import pytest
 import torch
 from optuna.trial import TrialState
 from spacehpo.hpo.claim import claim
-from spacehpo.hpo.plans import Wait, staged_plan
+from spacehpo.hpo.plans import Wait
 from spacehpo.hpo.record import fail_reason_of, faults_of, resume_of
-from spacehpo.hpo.study import StudySpec, create
+from spacehpo.hpo.study import load
 from spacehpo.hpo.trainable import TrialContext, TrialResult
 from spacehpo.hpo.trial_run import Outcome, TrialRun
 from spacehpo.hpo.worker_env import StopFlag, WorkerEnv
 from spacehpo.storage.artifacts import open_artifact_store
-from spacehpo.storage.backends import open_storage
 
+from tests.hpo.engine_fixtures import fake_study
 from tests.hpo.fakes import score
 
 
 def _env(tmp_path: Path, name: str = "w1") -> WorkerEnv:
-    handle = open_storage(f"journal:{tmp_path / 'j.log'}")
-    store = open_artifact_store(str(tmp_path / "artifacts"))
-    spec = StudySpec(staged_plan(), {"epochs": 3}, "", "none", "tests.hpo.fakes:scored")
-    study, _ = create(handle, "s", spec, store)
-    study = optuna.load_study(study_name="s", storage=handle.storage)
+    handle, study = fake_study(tmp_path)
+    spec = load(handle, "s")[1]
+    store = open_artifact_store(spec.artifacts)
     return WorkerEnv(
         study,
         handle,

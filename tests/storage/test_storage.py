@@ -8,7 +8,7 @@ import sqlalchemy
 from spacehpo.storage.artifacts import get_file, open_artifact_store, put_file, remove_quietly
 from spacehpo.storage.backends import open_storage
 from spacehpo.storage.errors import StorageError
-from spacehpo.storage.locks import AdvisoryLock, JournalLock, lock_key
+from spacehpo.storage.locks import AdvisoryLock, lock_key
 from spacehpo.storage.retry import Retrier
 from spacehpo.storage.urls import normalise_postgres_url, redact, scrub
 

@@ -1,0 +1,20 @@
+"""A real journal storage with a fake study, for fast in-process tests of the engine's parts."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import optuna
+from spacehpo.hpo.plans import staged_plan
+from spacehpo.hpo.study import StudySpec, create
+from spacehpo.storage.backends import StorageHandle, open_storage
+
+FAKE_SPEC = StudySpec(staged_plan(), {"epochs": 3}, "", "none", "tests.hpo.fakes:scored")
+
+
+def fake_study(tmp_path: Path, spec: StudySpec = FAKE_SPEC) -> tuple[StorageHandle, optuna.Study]:
+    """`spec` with its artifact store under `tmp_path`."""
+    handle = open_storage(f"journal:{tmp_path / 'j.log'}")
+    study, _ = create(handle, "s", replace(spec, artifacts=str(tmp_path / "artifacts")))
+    return handle, optuna.load_study(study_name="s", storage=handle.storage)
