@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.spacehpo-installed
 
-.PHONY: demo compare-demo test lint bench services
+.PHONY: demo compare-demo test test-fast lint bench services
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -24,6 +24,11 @@ test: $(STAMP) services
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(PY) -m pytest
+
+# The inner loop: everything but the tests marked slow (real worker fleets, server outages).
+test-fast: $(STAMP) services
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -m "not slow" -q
 
 bench: $(STAMP)
 	$(PY) -m bench.data && $(PY) -m bench.train && $(PY) -m bench.coordination && $(PY) -m bench.search
