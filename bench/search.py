@@ -12,8 +12,8 @@ import tempfile
 from pathlib import Path
 
 import optuna
-from spacehpo.hpo.compare import cost_of, rank_in
 from spacehpo.cli.demo import DemoScale, prepare_study, run_workers, synthetic_data
+from spacehpo.hpo.compare import cost_of, rank_in
 from spacehpo.hpo.plans import full_plan, staged_plan
 from spacehpo.hpo.study import load
 from spacehpo.hpo.trainable import DETECTOR
