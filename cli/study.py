@@ -106,11 +106,11 @@ def _best_and_running(report: StatusReport) -> list[str]:
     lines = []
     if report.best:
         b = report.best
-        params = " ".join(f"{k}={v:g}" for k, v in b["params"].items())
-        centre = b["centre_acc"] if b["centre_acc"] is not None else float("nan")
+        params = " ".join(f"{k}={v:g}" for k, v in b.params.items())
+        centre = b.centre_acc if b.centre_acc is not None else float("nan")
         lines += [
             "",
-            f"best trial #{b['number']}: class_acc {b['class_acc']:.4f}, "
+            f"best trial #{b.number}: class_acc {b.class_acc:.4f}, "
             f"centre_acc {centre:.4f}, {params}",
         ]
     if report.running:

@@ -9,6 +9,7 @@ from spacehpo.cli.flags import storage_flag
 from spacehpo.cli.tables import table
 from spacehpo.hpo.record import best_metrics_of
 from spacehpo.hpo.study import load
+from spacehpo.model.metrics import CLASS_ACC
 from spacehpo.storage.backends import open_storage
 
 
@@ -18,7 +19,7 @@ def _export(args: argparse.Namespace) -> None:
     with open_storage(args.storage) as handle:
         study, spec = load(handle, args.name)
         trial = export_trial(study, spec, args.trial, args.out, args.artifacts)
-    class_acc = best_metrics_of(trial).get("class_acc", float("nan"))
+    class_acc = best_metrics_of(trial).get(CLASS_ACC, float("nan"))
     pictures = ", pictures" if (args.out / "confusion.png").exists() else ""
     print(
         f"exported trial {trial.number} of {args.name!r} (class_acc {class_acc:.4f}) to "

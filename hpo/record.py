@@ -17,13 +17,14 @@ import optuna
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial
 from spacehpo.hpo.plans import TrialRecord
+from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC, IOU
 
 PLAN, STAGE, STAGE_NAME, POINT = "plan", "stage", "stage_name", "point"
 INHERITED_FROM, ATTEMPT, RETRY_OF = "inherited_from", "attempt", "retry_of"
 WORKER, EPOCHS_RUN, CHECKPOINT, RESUME = "worker", "epochs_run", "checkpoint", "resume"
 BEST_METRICS, ARTIFACTS, FAIL_REASON = "best_metrics", "artifacts", "fail_reason"
 FAULTS, AVOID = "machine_faults", "avoid"
-EXTRA_CURVES = ("centre_acc", "iou")  # class_acc, the objective, is Optuna's intermediate values
+EXTRA_CURVES = (CENTRE_ACC, IOU)  # class accuracy, the objective, is Optuna's intermediate values
 _FIXED_PARAMS = "fixed_params"  # Optuna's system attr holding an enqueued trial's params
 
 HANDED_BACK = "handed back"  # fail_reason prefixes; a trial that raised has neither
@@ -91,9 +92,9 @@ class Curves:
     def appended(self, metrics: dict[str, float]) -> Curves:
         nan = float("nan")
         return Curves(
-            [*self.class_acc, float(metrics["class_acc"])],
-            [*self.centre_acc, float(metrics.get("centre_acc", nan))],
-            [*self.iou, float(metrics.get("iou", nan))],
+            [*self.class_acc, float(metrics[CLASS_ACC])],
+            [*self.centre_acc, float(metrics.get(CENTRE_ACC, nan))],
+            [*self.iou, float(metrics.get(IOU, nan))],
         )
 
     def upto(self, epochs: int) -> Curves:
@@ -112,7 +113,7 @@ class ResumePoint:
 
     def attrs(self) -> dict[str, Any]:
         checkpoint = asdict(self.checkpoint) if self.checkpoint else None
-        return {CHECKPOINT: checkpoint, "class_acc": self.curves.class_acc, **self.curves.extra()}
+        return {CHECKPOINT: checkpoint, CLASS_ACC: self.curves.class_acc, **self.curves.extra()}
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,7 @@ def resume_of(t: FrozenTrial) -> ResumePoint | None:
         return None
     c = r.get(CHECKPOINT)
     checkpoint = Checkpoint(c["artifact"], c["epoch"]) if c else None
-    curves = Curves(list(r.get("class_acc", [])), *(list(r.get(n, [])) for n in EXTRA_CURVES))
+    curves = Curves(list(r.get(CLASS_ACC, [])), *(list(r.get(n, [])) for n in EXTRA_CURVES))
     return ResumePoint(checkpoint, curves)
 
 
@@ -165,7 +166,7 @@ def resume_after(t: FrozenTrial) -> ResumePoint:
     own = curves_of(t)  # a retry killed before its first epoch has not rewritten them yet
     longer = [
         max(getattr(own, name), getattr(previous.curves, name), key=len)
-        for name in ("class_acc", *EXTRA_CURVES)
+        for name in (CLASS_ACC, *EXTRA_CURVES)
     ]
     return ResumePoint(checkpoint, Curves(*longer).upto(epochs))
 
@@ -226,7 +227,7 @@ def record_of(t: FrozenTrial) -> TrialRecord:
         t.user_attrs.get(POINT),
         params_of(t),
         value,
-        best_metrics_of(t).get("centre_acc"),
+        best_metrics_of(t).get(CENTRE_ACC),
     )
 
 
@@ -287,7 +288,7 @@ class TrialWriter:
         for name, values in curves.extra().items():
             self._set(name, values)
         self._set(EPOCHS_RUN, epochs_run)
-        self.trial.report(float(metrics["class_acc"]), epoch)
+        self.trial.report(float(metrics[CLASS_ACC]), epoch)
 
     def checkpoint(self, checkpoint: Checkpoint) -> None:
         self._set(CHECKPOINT, asdict(checkpoint))

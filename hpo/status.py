@@ -39,12 +39,20 @@ class RunningRow:
 
 
 @dataclass(frozen=True)
+class BestTrial:
+    number: int
+    class_acc: float
+    centre_acc: float | None
+    params: dict[str, float]
+
+
+@dataclass(frozen=True)
 class StatusReport:
     study: str
     plan: str
     total_trials: int
     stages: list[StageRow]
-    best: dict[str, Any] | None  # number, class_acc, centre_acc, params
+    best: BestTrial | None
     running: list[RunningRow]
     remaining: int
     finished: bool
@@ -120,14 +128,7 @@ def status_report(study: optuna.Study, spec: StudySpec) -> StatusReport:
         spec.plan.name,
         spec.total_trials,
         _stage_rows(trials, spec),
-        {
-            "number": best.number,
-            "class_acc": best.value,
-            "centre_acc": best.centre_acc,
-            "params": best.params,
-        }
-        if best
-        else None,
+        BestTrial(best.number, best.value, best.centre_acc, best.params) if best else None,
         running,
         max(0, remaining),
         remaining <= 0 and isinstance(progress(spec.plan, recs), Done),

@@ -38,6 +38,7 @@ from spacehpo.hpo.recovery import requeue
 from spacehpo.hpo.study import StudySpec
 from spacehpo.hpo.trainable import Trainable, TrialContext, TrialResult
 from spacehpo.hpo.worker_env import WorkerEnv
+from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC
 from spacehpo.model.run_files import LAST_CHECKPOINT
 from spacehpo.storage.artifacts import get_file, put_file, remove_quietly
 from spacehpo.storage.errors import StorageError
@@ -133,9 +134,9 @@ class TrialRun:
         self.writer.epoch(epoch, metrics, self.curves, self.epochs_run)
         if (self.ckpt_dir / LAST_CHECKPOINT).exists():
             self._publish_checkpoint(epoch)
-        centre = metrics.get("centre_acc", float("nan"))
+        centre = metrics.get(CENTRE_ACC, float("nan"))
         self.env.log(
-            f"trial {self.trial.number} epoch {epoch}: class_acc {metrics['class_acc']:.3f} "
+            f"trial {self.trial.number} epoch {epoch}: class_acc {metrics[CLASS_ACC]:.3f} "
             f"centre_acc {centre:.3f}"
         )
         if self.env.stop.requested:
@@ -177,11 +178,11 @@ class TrialRun:
             if path.exists()
         }
         self.writer.result(result.metrics, artifacts)
-        self.env.study.tell(self.trial, result.metrics["class_acc"])
+        self.env.study.tell(self.trial, result.metrics[CLASS_ACC])
         self.final = True
         write_note(self.env.study, self.spec)
         self.env.log(
-            f"trial {self.trial.number} complete: class_acc {result.metrics['class_acc']:.3f}"
+            f"trial {self.trial.number} complete: class_acc {result.metrics[CLASS_ACC]:.3f}"
         )
         return Outcome.COMPLETE
 

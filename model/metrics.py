@@ -7,6 +7,10 @@ import numpy as np
 SPARK_IOU_THRESHOLDS = np.arange(0.50, 0.951, 0.05)
 
 
+# The metric names every layer reads: the keys of `detection_metrics`, the curves the HPO keeps.
+CLASS_ACC, CENTRE_ACC, IOU = "class_acc", "centre_acc", "iou"
+
+
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """IoU of matching rows of two (N, 4) arrays of normalised [cx, cy, w, h] boxes."""
     a0, a1 = a[:, :2] - a[:, 2:] / 2, a[:, :2] + a[:, 2:] / 2
@@ -37,9 +41,9 @@ def detection_metrics(
     right_class = pred_classes == gt_classes
     spark = np.mean([(right_class & (iou > t)).mean() for t in SPARK_IOU_THRESHOLDS])
     return {
-        "class_acc": float(right_class.mean()),
-        "centre_acc": float((pred_cells == gt_cells).all(axis=1).mean()),
-        "iou": float(iou.mean()),
+        CLASS_ACC: float(right_class.mean()),
+        CENTRE_ACC: float((pred_cells == gt_cells).all(axis=1).mean()),
+        IOU: float(iou.mean()),
         "spark_score": float(spark),
         "confusion": confusion_matrix(gt_classes, pred_classes, num_classes).tolist(),
     }

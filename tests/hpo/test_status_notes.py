@@ -27,7 +27,7 @@ def test_status_counts_best_running_and_eta(tmp_path: Path) -> None:
     report = status_report(study, spec)
     stage1 = report.stages[0]
     assert stage1.counts == {"WAITING": 1, "RUNNING": 1, "COMPLETE": 2, "PRUNED": 0, "FAIL": 0}
-    assert report.best["number"] == 1  # a tie on class accuracy goes to the better centre
+    assert report.best.number == 1  # a tie on class accuracy goes to the better centre
     assert [r.trial for r in report.running] == [2] and report.running[
         0
     ].stage == "1 lr x weight_decay"
