@@ -21,7 +21,7 @@ from spacehpo.hpo.errors import HpoError
 from spacehpo.hpo.plans import best_trial, same_params
 from spacehpo.hpo.record import best_metrics_of, curves_of, epochs_run_of, record_of
 from spacehpo.hpo.study import StudySpec
-from spacehpo.model.metrics import rank_key
+from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC, rank_key
 
 CSV_ATTRS = (
     "number",
@@ -108,7 +108,7 @@ def reached(t: FrozenTrial) -> tuple[float, float]:
     """A configuration's rank key: a complete trial by its result, a pruned one by its best epoch
     so far (class accuracy there, and the centre accuracy of that same epoch)."""
     if t.state == TrialState.COMPLETE and t.value is not None:
-        return rank_key(t.value, best_metrics_of(t).get("centre_acc"))
+        return rank_key(t.value, best_metrics_of(t).get(CENTRE_ACC))
     curves = curves_of(t)
     return max(
         (
@@ -144,7 +144,7 @@ def headline(c: StudyCost, full: StudyCost | None, full_rank: int | None) -> dic
     return {
         "study": c.name,
         "plan": c.plan,
-        "best class_acc": c.best.value if c.best else float("nan"),
+        f"best {CLASS_ACC}": c.best.value if c.best else float("nan"),
         "best trial": c.best.number if c.best else None,
         "trials": c.trials,
         "epochs": c.epochs,

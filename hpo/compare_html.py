@@ -14,6 +14,7 @@ import plotly.graph_objects as go
 from optuna.trial import FrozenTrial, TrialState
 from spacehpo.hpo.plans import Range, best_trial
 from spacehpo.hpo.record import record_of, stage_label, stage_of
+from spacehpo.model.metrics import CLASS_ACC
 
 STYLE = (
     "body{font-family:sans-serif;margin:2em} table{border-collapse:collapse} "
@@ -51,7 +52,7 @@ def parallel_coordinates(done: list[FrozenTrial], space: dict[str, Range]) -> go
         else dict(label=p, values=[t.params[p] for t in done])
         for p in space
     ]
-    dims.append(dict(label="class_acc", values=[t.value for t in done]))
+    dims.append(dict(label=CLASS_ACC, values=[t.value for t in done]))
     line = dict(color=[t.value for t in done], colorscale="Viridis", showscale=True)
     return go.Figure(go.Parcoords(line=line, dimensions=dims))
 
@@ -94,7 +95,7 @@ def stage_winner_rows(study: optuna.Study) -> list[dict[str, Any]]:
                 "study": study.study_name,
                 "stage": stage_label(by_number[best.number]),
                 "winner": f"#{best.number}",
-                "class_acc": round(best.value, 4),
+                CLASS_ACC: round(best.value, 4),
                 **{k: f"{v:g}" for k, v in best.params.items()},
             }
         )

@@ -1,11 +1,14 @@
 import csv
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import assert_one_line_error, run_cli, start_workers, wait_all
 from tests.hpo.fakes import score
 from tests.hpo.studies import create_fake_study
 
 
+@pytest.mark.slow
 def test_compare_staged_against_full_grid(tiny_dataset: Path, tmp_path: Path) -> None:
     storage = f"journal:{tmp_path / 'j.log'}"
     for name, plan in (("staged", "staged"), ("full", "full")):

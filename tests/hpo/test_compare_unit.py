@@ -16,8 +16,9 @@ from spacehpo.hpo.compare import Comparison, check_comparable, compare, cost_of,
 from spacehpo.hpo.compare_html import stage_winner_rows
 from spacehpo.hpo.errors import HpoError
 from spacehpo.hpo.plans import DEFAULT_SPACE, Plan, Range, full_plan, staged_plan
-from spacehpo.hpo.record import BEST_METRICS, EPOCHS_RUN, Position
+from spacehpo.hpo.record import BEST_METRICS, EPOCHS_RUN, Curves, Position
 from spacehpo.hpo.study import StudySpec, TpeExtension
+from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC
 
 from tests.hpo.studies import FAKE
 
@@ -41,9 +42,9 @@ def _trial(
     if curves is None:
         curves = {1: (value, centre or 0.0)} if value is not None else {}
     attrs: dict[str, Any] = position.attrs() if position else {}
-    attrs["centre_acc"] = [z for _, z in curves.values()]
+    attrs.update(Curves(centre_acc=[z for _, z in curves.values()]).extra())
     if centre is not None:
-        attrs[BEST_METRICS] = {"class_acc": value, "centre_acc": centre}
+        attrs[BEST_METRICS] = {CLASS_ACC: value, CENTRE_ACC: centre}
     if epochs_run is not None:
         attrs[EPOCHS_RUN] = epochs_run
     t = create_trial(
@@ -202,6 +203,6 @@ def test_stage_winners_follow_the_ranking_rule_and_show_stages_from_one() -> Non
         ],
     )
     rows = stage_winner_rows(study)
-    assert [(r["stage"], r["winner"], r["class_acc"], r["k"]) for r in rows] == [
+    assert [(r["stage"], r["winner"], r[CLASS_ACC], r["k"]) for r in rows] == [
         ("1 a", "#1", 0.6, "6")
     ]
