@@ -72,7 +72,7 @@ class StudySpec:
 
     @property
     def epochs(self) -> int:
-        return int(self.settings.get("epochs", 1))
+        return int(self.settings.get("epochs", TrainConfig().epochs))
 
     @property
     def tpe_trials(self) -> int:
