@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 import sqlalchemy
+from spacehpo.hpo.record import record_of, worker_of
 from spacehpo.hpo.study import load
 from spacehpo.storage.backends import open_storage
 
@@ -91,16 +92,15 @@ def run(kind: str, workers: int, plan: str, epochs: int, work: Path) -> list[str
     for p in procs:
         assert p.wait() == 0, p.stderr.read()
     stop.set()
-    handle = open_storage(url)
-    trials = load(handle, "bench")[0].get_trials()
-    handle.close()
+    with open_storage(url) as handle:
+        trials = load(handle, "bench")[0].get_trials()
     if kind == "postgres":
         with admin.connect() as c:
             c.execute(sqlalchemy.text(f"DROP DATABASE {db} WITH (FORCE)"))
     admin.dispose()
     by_worker = defaultdict(list)
     for t in trials:
-        by_worker[t.user_attrs.get("worker")].append(t)
+        by_worker[worker_of(t)].append(t)
     gaps = [
         (b.datetime_start - a.datetime_complete).total_seconds()
         for ts in by_worker.values()
@@ -114,7 +114,7 @@ def run(kind: str, workers: int, plan: str, epochs: int, work: Path) -> list[str
         max(t.datetime_complete for t in trials) - min(t.datetime_start for t in trials)
     ).total_seconds()
     durations = [(t.datetime_complete - t.datetime_start).total_seconds() for t in trials]
-    points = {(t.user_attrs.get("stage"), t.user_attrs.get("point")) for t in trials}
+    points = {(r.stage, r.point) for r in map(record_of, trials)}
     per_trial = float(np.median(gaps) if gaps else 0) + float(np.median(durations))
     return [
         kind,
