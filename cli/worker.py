@@ -31,10 +31,10 @@ def _worker(args: argparse.Namespace) -> None:
 
         run_worker(worker_config_from_args(args, args.device))
         return
-    from spacehpo.hpo.launch import launch
+    from spacehpo.hpo.launch import host_plan, launch
 
     cfg = worker_config_from_args(args, "cpu")  # checked here, before any child starts
-    raise SystemExit(launch(cfg.to_argv(), args.devices))
+    raise SystemExit(launch(cfg.to_argv(), host_plan(args.devices)))
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:

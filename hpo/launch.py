@@ -1,7 +1,8 @@
-"""`spacehpo worker NAME --devices 0,1,2,3 | cpu[:N]`: one worker process per device.
+"""`spacehpo worker STUDY [--devices ...]`: one worker process per device (see `devices.py`).
 
-GPU workers see one GPU each through CUDA_VISIBLE_DEVICES; CPU workers split the cores.
-Ctrl-C reaches every child (same process group); the parent also forwards SIGTERM.
+Ctrl-C reaches every child (same process group); the parent also forwards SIGTERM, so
+`docker compose down` and Slurm hand every trial back. A child is never restarted here: one
+that exits 3 (`faults.EXIT_FAULTY_HOST`) has found its device faulty, and the others go on.
 """
 
 from __future__ import annotations
@@ -12,35 +13,29 @@ import subprocess
 import sys
 from typing import Any
 
-from spacehpo.hpo.errors import HpoError
+from spacehpo.hpo.devices import VISIBLE, DevicePlan, plan_workers
+from spacehpo.hpo.worker_env import log
 
 
-def parse_devices(spec: str) -> list[tuple[str, dict[str, str]]]:
-    """`0,1` -> [("cuda", {CUDA_VISIBLE_DEVICES: "0"}), ...]; `cpu:2` -> two CPU workers."""
-    cores = os.cpu_count() or 1
-    if spec == "cpu" or spec.startswith("cpu:"):
-        try:
-            n = int(spec.split(":", 1)[1]) if ":" in spec else 1
-        except ValueError:
-            n = 0
-        if n < 1:
-            raise HpoError(f"--devices {spec!r}: use cpu or cpu:N with N >= 1")
-        threads = str(max(1, cores // n))
-        return [("cpu", {"OMP_NUM_THREADS": threads, "CUDA_VISIBLE_DEVICES": ""}) for _ in range(n)]
-    ids = [d.strip() for d in spec.split(",")]
-    if not ids or not all(d.isdigit() for d in ids):
-        raise HpoError(f"--devices {spec!r}: use GPU ids like 0,1,2,3 or cpu[:N]")
-    return [("cuda", {"CUDA_VISIBLE_DEVICES": d}) for d in ids]
+def gpu_count() -> int:
+    import torch  # respects an inherited CUDA_VISIBLE_DEVICES
+
+    return torch.cuda.device_count()
 
 
-def launch(worker_args: list[str], devices: str) -> int:
-    """Start one `spacehpo worker ... --device D` per device; exit code: the worst child's."""
+def host_plan(devices: str | None) -> DevicePlan:
+    return plan_workers(devices, os.environ.get(VISIBLE), gpu_count(), os.cpu_count() or 1)
+
+
+def launch(worker_args: list[str], plan: DevicePlan) -> int:
+    """Start one `spacehpo worker ... --device D` per slot; exit code: the worst child's."""
+    log(f"starting {plan.why}")
     procs = [
         subprocess.Popen(
-            [sys.executable, "-m", "spacehpo.hpo.cli", "worker", *worker_args, "--device", device],
-            env={**os.environ, **env},
+            [sys.executable, "-m", "spacehpo.cli", "worker", *worker_args, "--device", slot.device],
+            env={**os.environ, **slot.env},
         )
-        for device, env in parse_devices(devices)
+        for slot in plan.slots
     ]
 
     def forward(signum: int, frame: Any) -> None:
