@@ -22,9 +22,19 @@ def test_compose_services_ports_healthcheck_and_gpus() -> None:
         assert services[name]["build"] == "."
         assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
         assert "${POSTGRES_PASSWORD}" in services[name]["environment"]["SPACEHPO_STORAGE"]
-    gpu = services["worker"]["deploy"]["resources"]["reservations"]["devices"][0]
+    worker = services["worker"]
+    gpu = worker["deploy"]["resources"]["reservations"]["devices"][0]
+    # issue 11 item 1 changed this: one worker container per host holds ALL its GPUs and runs
+    # one process per GPU (`count: 1` with --scale gave every replica GPU 0)
+    assert gpu["capabilities"] == ["gpu"] and gpu["count"] == "all" and "ports" not in worker
+    assert worker["command"][:2] == ["spacehpo", "worker"] and worker["command"][-2:] == [
+        "--devices",
+        "all",
+    ]
+    assert worker["stop_grace_period"].startswith("${STOP_GRACE:-") and worker["restart"] == "no"
     assert (
-        gpu["capabilities"] == ["gpu"] and gpu["count"] == 1 and "ports" not in services["worker"]
+        "gcc" in (REPO / "Dockerfile").read_text()
+        and "COPY cli" in (REPO / "Dockerfile").read_text()
     )
     assert services["init"]["command"][:3] == ["spacehpo", "study", "create"]
     # published ports bind the loopback interface only
