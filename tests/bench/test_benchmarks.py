@@ -1,6 +1,7 @@
 """Each benchmark runs from one command at a tiny size and prints its ratio line (no timing asserted)."""
 
 import os
+import re
 import subprocess
 import sys
 
@@ -61,7 +62,6 @@ def test_benchmark_runs_and_prints_its_ratio(name: str, postgres_up: None) -> No
     )  # the header with date, machine and versions
     if name == "coordination":
         assert "duplicates 0" in lines[-1]
-    if name == "scale":  # every worker was watched, and the trials' own time was read back
-        assert (
-            "fixed cost s" in lines[-1] and sum(line.startswith("worker ") for line in lines) == 2
-        )
+    if name == "scale":  # a row per worker, and the trials' own time was read back
+        assert "fixed cost s" in lines[-1]
+        assert sum(re.match(r"worker \d+ ", line) is not None for line in lines) == 2
