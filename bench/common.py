@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from importlib.metadata import version
 
-from spacehpo.model.commands import table
+from spacehpo.cli.tables import table
 
 __all__ = ["header", "rate", "table"]
 

@@ -12,17 +12,20 @@ files to publish (`model`: best weights; pictures). `--trainable module:function
 from __future__ import annotations
 
 import importlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from spacehpo.hpo.devices import WORKERS_ON_DEVICE
 from spacehpo.hpo.errors import HpoError
 from spacehpo.model.run_files import BEST_CHECKPOINT
 
 DETECTOR = "spacehpo.hpo.trainable:detector"
 DATA = "data"  # the settings key holding this host's dataset path
 FINGERPRINT = "fingerprint"  # the settings key a worker adds: the dataset's, computed once
+DEVICE_DATA = "device_data"  # the detector's resident splits in `ctx.keep`
 
 
 @dataclass(frozen=True)
@@ -60,27 +63,38 @@ def load_trainable(path: str) -> Trainable:
 
 def detector(ctx: TrialContext) -> TrialResult:
     """The space-object detector: one call of `model.train.train`, then its pictures."""
-    from PIL import Image
+    from spacehpo.model.batches import DeviceData
     from spacehpo.model.config import TrainConfig
-    from spacehpo.model.infer import load_model, predict_arrays
-    from spacehpo.model.pictures import confusion_png, overlay, overlay_sheet
     from spacehpo.model.train import load_data, rank_key, train
 
     training = {k: v for k, v in ctx.settings.items() if k not in (DATA, FINGERPRINT)}
     cfg = TrainConfig().with_params({**training, **ctx.params, "device": ctx.device})
-    data = load_data(Path(ctx.settings[DATA]), cfg.image_size, progress=False)
+    root = Path(ctx.settings[DATA])
+    data = load_data(root, cfg.image_size, False, ctx.settings.get(FINGERPRINT))
+    share = int(os.environ.get(WORKERS_ON_DEVICE, "1"))  # set by the launcher per GPU
+    device_data = ctx.keep.setdefault(DEVICE_DATA, DeviceData(share))
     history = train(
         cfg,
         data,
         ctx.checkpoint_dir,
         on_epoch=lambda r: ctx.report(r.epoch, r.metrics),
         progress=False,
+        device_data=device_data,
     )
     best = max(history, key=rank_key)
+    metrics = {k: float(v) for k, v in best.items() if k != "confusion"}
+    return TrialResult(metrics, _pictures(ctx, data, best))
+
+
+def _pictures(ctx: TrialContext, data: Any, best: dict[str, Any]) -> dict[str, Path]:
+    """The best epoch's confusion matrix and overlays of 8 validation images, for the dashboard."""
+    from PIL import Image
+    from spacehpo.model.infer import load_model, predict_arrays
+    from spacehpo.model.pictures import confusion_png, overlay, overlay_sheet
+
     out = ctx.checkpoint_dir
-    confusion_png(
-        best["confusion"], data.class_names, out / "confusion.png", title=f"epoch {best['epoch']}:"
-    )
+    title = f"epoch {best['epoch']}:"
+    confusion_png(best["confusion"], data.class_names, out / "confusion.png", title=title)
     lm = load_model(out / BEST_CHECKPOINT, ctx.device)
     shown = data.val.images[:8]
     preds = predict_arrays(lm.model, shown, 8, lm.device)
@@ -96,12 +110,8 @@ def detector(ctx: TrialContext) -> TrialResult:
         for i, img in enumerate(shown)
     ]
     overlay_sheet(tiles).save(out / "overlays.png")
-    metrics = {k: float(v) for k, v in best.items() if k != "confusion"}
-    return TrialResult(
-        metrics,
-        {
-            "model": out / BEST_CHECKPOINT,
-            "confusion": out / "confusion.png",
-            "overlays": out / "overlays.png",
-        },
-    )
+    return {
+        "model": out / BEST_CHECKPOINT,
+        "confusion": out / "confusion.png",
+        "overlays": out / "overlays.png",
+    }

@@ -22,7 +22,7 @@ from spacehpo.hpo.plans import Done, Wait
 from spacehpo.hpo.pruning import build_pruner
 from spacehpo.hpo.store_marker import check_store
 from spacehpo.hpo.study import load
-from spacehpo.hpo.trainable import DATA, DETECTOR, FINGERPRINT, Trainable, load_trainable
+from spacehpo.hpo.trainable import DATA, FINGERPRINT, Trainable, load_trainable
 from spacehpo.hpo.trial_run import Outcome, TrialRun
 from spacehpo.hpo.worker_config import WorkerConfig
 from spacehpo.hpo.worker_env import StopFlag, WorkerEnv, log, worker_name
@@ -38,7 +38,7 @@ def open_worker(cfg: WorkerConfig, stop: StopFlag) -> WorkerEnv:
     try:
         study, spec = load(handle, cfg.study)
         settings = {**spec.settings, **({DATA: cfg.data} if cfg.data else {})}
-        if (cfg.trainable or spec.trainable) == DETECTOR and spec.fingerprint:
+        if spec.fingerprint and DATA in settings:  # once per process, not per trial
             settings[FINGERPRINT] = _check_data(Path(settings[DATA]), spec.fingerprint, cfg)
         if settings.get("compile") and not (shutil.which("cc") or shutil.which("gcc")):
             raise HpoError("the study trains with --compile, but this host has no C compiler")

@@ -1,9 +1,10 @@
 """Inference: load a checkpoint, predict batches of images, evaluate a split, write the SPARK
-submission CSV. Every path goes through `predict_arrays`, hence through the one `decode`."""
+submission CSV. Every path goes through `predict_batches`, hence through the one `decode`."""
 
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +19,7 @@ from spacehpo.model.checkpoint import load_checkpoint
 from spacehpo.model.decode import decode
 from spacehpo.model.errors import ModelError
 from spacehpo.model.metrics import detection_metrics
-from spacehpo.model.network import Detector, normalise
+from spacehpo.model.network import Detector, Normaliser
 from spacehpo.model.targets import gt_cells
 
 
@@ -58,25 +59,32 @@ def load_model(path: Path, device: str = "cpu") -> LoadedModel:
 
 
 @torch.inference_mode()
-def predict_arrays(
-    model: torch.nn.Module,
-    images: np.ndarray,
-    batch_size: int,
-    device: torch.device,
-    amp: bool = False,
-) -> Predictions:
-    """Predict (N, S, S, 3) uint8 images in batches."""
+def predict_batches(model: torch.nn.Module, batches: Iterable[torch.Tensor]) -> Predictions:
+    """Predict uint8 (B, S, S, 3) batches already on the model's device, in fp32: training
+    validates this way too, so a study's metrics reproduce with `evaluate` after export."""
     model.eval()
-    parts = []
-    for start in range(0, len(images), batch_size):
-        batch = torch.from_numpy(np.array(images[start : start + batch_size])).to(device)
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=amp):
-            out = model(normalise(batch))
+    normalise, parts = None, []
+    for batch in batches:
+        normalise = normalise or Normaliser(batch.device)
+        out = model(normalise(batch))
         d = decode(out)
         parts.append((d.cells, d.classes, d.confidence, d.boxes, torch.sigmoid(out.centre.float())))
     if not parts:
         raise ModelError("no images to predict")
     return Predictions(*(torch.cat(col).cpu().numpy() for col in zip(*parts, strict=True)))
+
+
+def predict_arrays(
+    model: torch.nn.Module, images: np.ndarray, batch_size: int, device: torch.device
+) -> Predictions:
+    """Predict (N, S, S, 3) uint8 host images in batches."""
+    return predict_batches(
+        model,
+        (
+            torch.from_numpy(np.ascontiguousarray(images[start : start + batch_size])).to(device)
+            for start in range(0, len(images), batch_size)
+        ),
+    )
 
 
 def split_metrics(

@@ -10,7 +10,7 @@ from typing import NamedTuple
 
 import torch
 import torchvision
-from spacehpo.model.errors import ModelError
+from spacehpo.model.errors import ModelError, WeightsMissing
 from torch import nn
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -48,22 +48,31 @@ class Detector(nn.Module):
 
     def forward(self, images: torch.Tensor) -> DetectorOutput:
         features = self.trunk(images)
-        return DetectorOutput(
-            centre=self.centre_head(features).squeeze(1),
-            classes=self.class_head(features),
-            box=torch.sigmoid(self.box_head(features)),
-        )
+        # The heads run in fp32 under autocast: 1x1 convs cost nothing, and the loss, the
+        # sigmoid and the argmax cell are then computed on full-precision logits.
+        with torch.autocast(features.device.type, enabled=False):
+            features = features.float()
+            return DetectorOutput(
+                centre=self.centre_head(features).squeeze(1),
+                classes=self.class_head(features),
+                box=torch.sigmoid(self.box_head(features)),
+            )
 
 
-def normalise(images_u8: torch.Tensor) -> torch.Tensor:
+class Normaliser:
     """(B, H, W, 3) uint8 -> (B, 3, H, W) float, ImageNet-normalised, channels_last in memory.
 
-    Done on the training device, so a GPU run ships uint8 (4x fewer bytes) and normalises there.
+    Done on the training device, so a GPU run ships uint8 (4x fewer bytes) and normalises there;
+    mean and std are made once, not on every call (each would be a host-to-device copy).
     """
-    x = images_u8.permute(0, 3, 1, 2).float().div_(255)
-    mean = torch.tensor(IMAGENET_MEAN, device=x.device).view(1, 3, 1, 1)
-    std = torch.tensor(IMAGENET_STD, device=x.device).view(1, 3, 1, 1)
-    return ((x - mean) / std).contiguous(memory_format=torch.channels_last)
+
+    def __init__(self, device: torch.device) -> None:
+        self.mean = torch.tensor(IMAGENET_MEAN, device=device).view(1, 3, 1, 1)
+        self.std = torch.tensor(IMAGENET_STD, device=device).view(1, 3, 1, 1)
+
+    def __call__(self, images_u8: torch.Tensor) -> torch.Tensor:
+        x = images_u8.permute(0, 3, 1, 2).float().div_(255)
+        return ((x - self.mean) / self.std).contiguous(memory_format=torch.channels_last)
 
 
 def build_detector(num_classes: int, pretrained: str = "none") -> Detector:
@@ -88,7 +97,7 @@ def _imagenet_state_dict() -> dict[str, torch.Tensor]:
         return weights.get_state_dict(progress=True)  # torch hub cache first, else download
     except OSError as err:  # URLError and socket errors when the machine is offline
         cache = Path(torch.hub.get_dir()) / "checkpoints" / Path(weights.url).name
-        raise ModelError(
+        raise WeightsMissing(
             f"ImageNet weights are not cached and could not be downloaded ({err.__class__.__name__}): "
             f"put {weights.url} at {cache}, or pass --pretrained PATH"
         ) from None
@@ -96,7 +105,7 @@ def _imagenet_state_dict() -> dict[str, torch.Tensor]:
 
 def _state_dict_from_file(path: Path) -> dict[str, torch.Tensor]:
     if not path.is_file():
-        raise ModelError(
+        raise WeightsMissing(
             f"{path}: --pretrained file not found (use 'none', 'imagenet' or a state dict file)"
         )
     try:

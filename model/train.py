@@ -1,4 +1,8 @@
-"""Training: one call of `train()` is one run (one HPO trial), resumable from `out_dir/last.pt`."""
+"""Training: one call of `train()` is one run (one HPO trial), resumable from its last checkpoint.
+
+On CUDA a step makes no host sync: batches and labels are on the device (`batches.py`), the
+loss sums stay there, and finiteness is checked every `CHECK_EVERY` steps and at epoch end.
+"""
 
 from __future__ import annotations
 
@@ -13,13 +17,20 @@ import numpy as np
 import torch
 from spacehpo.data.cache import CachedSplit, open_split
 from spacehpo.data.yolo import read_names
+from spacehpo.model.batches import DeviceData, ImageSource, device_labels
 from spacehpo.model.checkpoint import load_checkpoint, save_checkpoint
 from spacehpo.model.config import RESULT_FIELDS, TrainConfig
 from spacehpo.model.errors import ModelError
-from spacehpo.model.infer import predict_arrays, split_metrics
+from spacehpo.model.infer import Predictions, predict_batches, split_metrics
 from spacehpo.model.loss import detector_loss
-from spacehpo.model.network import Detector, build_detector, normalise
+from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC
+from spacehpo.model.metrics import rank_key as rank_metrics
+from spacehpo.model.network import Detector, Normaliser, build_detector
+from spacehpo.model.run_files import BEST_CHECKPOINT, LAST_CHECKPOINT
 from tqdm import tqdm
+
+CHECK_EVERY = 50  # steps between finiteness checks: each is one host sync on CUDA
+LOSS_NAMES = ("loss", "loss_centre", "loss_class", "loss_box")
 
 
 @dataclass(frozen=True)
@@ -34,12 +45,15 @@ class EpochReport:
     epoch: int  # epochs done, from 1
     metrics: dict[str, float]  # validation metrics and mean train losses
     is_best: bool
-    out_dir: Path  # holds last.pt and best.pt as of this epoch
 
 
-def load_data(root: Path, image_size: int, progress: bool = True) -> TrainData:
+def load_data(
+    root: Path, image_size: int, progress: bool = True, fingerprint: str | None = None
+) -> TrainData:
+    """`fingerprint`: the dataset's, when the caller already has it (a worker computes it once)."""
     train, val = (
-        open_split(root, split, image_size, progress=progress) for split in ("train", "val")
+        open_split(root, split, image_size, progress=progress, fingerprint=fingerprint)
+        for split in ("train", "val")
     )
     return TrainData(train, val, read_names(root))
 
@@ -55,30 +69,59 @@ def lr_factor(step: int, cfg: TrainConfig, steps_per_epoch: int) -> float:
 
 
 def rank_key(metrics: dict[str, Any]) -> tuple[float, float]:
-    """Best epoch / trial: highest class accuracy, ties broken by centre accuracy."""
-    return (metrics["class_acc"], metrics["centre_acc"])
+    """Best epoch: the one ranking rule (model/metrics.py) on an epoch's metrics."""
+    return rank_metrics(metrics[CLASS_ACC], metrics[CENTRE_ACC])
 
 
-class ImageSource:
-    """Batches of uint8 images on the training device: from the memmap, or from a copy of the
-    whole split held on the GPU (no host->device traffic per step)."""
+@dataclass
+class Run:
+    """Everything one training run holds while it steps."""
 
-    def __init__(self, split: CachedSplit, device: torch.device, on_device: bool) -> None:
-        self.device = device
-        self.resident = torch.from_numpy(np.array(split.images)).to(device) if on_device else None
-        self.split = split
+    cfg: TrainConfig
+    device: torch.device
+    model: Detector
+    forward: Callable[[torch.Tensor], Any]
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    normalise: Normaliser
+    steps_per_epoch: int
 
-    def __call__(self, idx: np.ndarray) -> torch.Tensor:
-        if self.resident is not None:
-            return self.resident[torch.from_numpy(idx).to(self.device)]
-        return torch.from_numpy(self.split.images[idx]).to(self.device, non_blocking=True)
+
+def _start(cfg: TrainConfig, data: TrainData, out_dir: Path) -> tuple[Run, list[dict[str, Any]]]:
+    device = torch.device(cfg.device)
+    if cfg.num_threads:
+        torch.set_num_threads(cfg.num_threads)
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed input size: pick the fastest kernels once
+    torch.manual_seed(cfg.seed)
+    model = build_detector(len(data.class_names), cfg.pretrained).to(
+        device, memory_format=torch.channels_last
+    )
+    # fused AdamW on CPU as on CUDA: one code path, so the CPU tests run the GPU's branch
+    optimizer = torch.optim.AdamW(
+        model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True
+    )
+    steps = max(1, len(data.train) // cfg.batch_size)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, partial(lr_factor, cfg=cfg, steps_per_epoch=steps)
+    )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    history = _resume(out_dir, cfg, model, optimizer, scheduler)
+    forward = torch.compile(model) if cfg.compile else model
+    run = Run(cfg, device, model, forward, optimizer, scheduler, Normaliser(device), steps)
+    return run, history
 
 
-def _targets(
-    split: CachedSplit, idx: np.ndarray, device: torch.device
-) -> tuple[torch.Tensor, torch.Tensor]:
-    labels = torch.from_numpy(split.labels[idx]).to(device)
-    return labels[:, 0].long(), labels[:, 1:].float()
+def epoch_batches(run: Run, n: int, epoch: int) -> tuple[np.ndarray, torch.Tensor]:
+    """The epoch's batches as (steps, batch) indices, on the host and (one copy) on the device.
+    Each batch in ascending order: memmap reads run forward."""
+    order = np.random.default_rng([run.cfg.seed, epoch]).permutation(n)
+    size = run.cfg.batch_size
+    host = np.sort(order[: run.steps_per_epoch * size].reshape(run.steps_per_epoch, size), axis=1)
+    staged = torch.from_numpy(host)
+    if run.device.type == "cuda":
+        staged = staged.pin_memory()  # so the one copy per epoch does not block the host
+    return host, staged.to(run.device, non_blocking=True)
 
 
 def train(
@@ -87,93 +130,85 @@ def train(
     out_dir: Path,
     on_epoch: Callable[[EpochReport], None] | None = None,
     progress: bool = True,
+    device_data: DeviceData | None = None,
 ) -> list[dict[str, Any]]:
     """Train to `cfg.epochs`, resuming from `out_dir/last.pt` if it exists; returns the history.
 
     `on_epoch` runs after each epoch's checkpoint is on disk; raising there stops the run
     (the HPO prunes this way), and calling `train` again resumes after that epoch.
+    `device_data` keeps resident splits for the next run in this process.
     """
-    device = torch.device(cfg.device)
-    if cfg.num_threads:
-        torch.set_num_threads(cfg.num_threads)
-    torch.manual_seed(cfg.seed)
-    model = build_detector(len(data.class_names), cfg.pretrained).to(
-        device, memory_format=torch.channels_last
-    )
-    optimizer = torch.optim.AdamW(
-        model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=device.type == "cuda"
-    )
-    steps_per_epoch = max(1, len(data.train) // cfg.batch_size)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, partial(lr_factor, cfg=cfg, steps_per_epoch=steps_per_epoch)
-    )
-    out_dir.mkdir(parents=True, exist_ok=True)
-    history = _resume(out_dir, cfg, model, optimizer, scheduler)
-    forward = torch.compile(model) if cfg.compile else model
-    on_device = cfg.data_on_device if cfg.data_on_device is not None else device.type == "cuda"
-    images = ImageSource(data.train, device, on_device)
+    run, history = _start(cfg, data, out_dir)
+    device_data = device_data or DeviceData()
+    images = device_data.images(data.train, run.device, cfg.batch_size, cfg.data_on_device)
+    val_images = device_data.images(data.val, run.device, 2 * cfg.batch_size, cfg.data_on_device)
+    labels = device_labels(data.train, run.device)
     for epoch in range(len(history), cfg.epochs):
-        order = np.random.default_rng([cfg.seed, epoch]).permutation(len(data.train))
-        # Each batch in ascending index order: memmap reads run forward, and images and labels
-        # (read separately, from the memmap or the GPU copy) pair up by construction.
-        batches = [
-            np.sort(order[i : i + cfg.batch_size])
-            for i in range(0, steps_per_epoch * cfg.batch_size, cfg.batch_size)
-        ]
-        bar = tqdm(
-            batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not progress, leave=False
-        )
-        sums = torch.zeros(4, device=device)
-        model.train()
-        for step, idx in enumerate(bar):
-            classes, boxes = _targets(data.train, idx, device)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.use_amp):
-                out = forward(normalise(images(idx)))
-            loss = detector_loss(
-                out, classes, boxes, cfg.sigma, cfg.k, cfg.box_weight, cfg.centre_weight
-            )
-            if not math.isfinite(loss.total.item()):
-                raise ModelError(
-                    f"loss is {loss.total.item()} at epoch {epoch + 1} step {step + 1} "
-                    f"(lr={cfg.lr}, weight_decay={cfg.weight_decay}); the run is stopped"
-                )
-            optimizer.zero_grad(set_to_none=True)
-            loss.total.backward()
-            optimizer.step()
-            scheduler.step()
-            sums += torch.stack([p.detach() for p in loss])
-            bar.set_postfix(loss=f"{sums[0].item() / (step + 1):.3f}", refresh=False)
-        metrics = evaluate(forward, data.val, cfg, len(data.class_names))
-        train_losses = dict(
-            zip(
-                ("loss", "loss_centre", "loss_class", "loss_box"),
-                (sums / len(batches)).tolist(),
-                strict=True,
-            )
-        )
-        record = {"epoch": epoch + 1, **train_losses, **metrics}
+        losses = _train_epoch(run, images, labels, len(data.train), epoch, progress)
+        preds = evaluate(run.forward, data.val, val_images, 2 * cfg.batch_size)
+        metrics = split_metrics(preds, data.val.labels, cfg.image_size, len(data.class_names))
+        record = {"epoch": epoch + 1, **losses, **metrics}
         is_best = all(rank_key(record) > rank_key(h) for h in history)
         history.append(record)
-        _save(out_dir, cfg, model, optimizer, scheduler, history, data.class_names, is_best)
+        _save(out_dir, run, history, data.class_names, is_best)
         if on_epoch is not None:
-            on_epoch(
-                EpochReport(
-                    epoch + 1,
-                    {k: v for k, v in record.items() if k != "confusion"},
-                    is_best,
-                    out_dir,
-                )
-            )
+            shown = {k: v for k, v in record.items() if k != "confusion"}
+            on_epoch(EpochReport(epoch + 1, shown, is_best))
     return history
 
 
-def evaluate(
-    model: torch.nn.Module, split: CachedSplit, cfg: TrainConfig, num_classes: int
-) -> dict[str, Any]:
-    preds = predict_arrays(
-        model, split.images, 2 * cfg.batch_size, torch.device(cfg.device), cfg.use_amp
+def _train_epoch(
+    run: Run, images: ImageSource, labels: torch.Tensor, n: int, epoch: int, progress: bool
+) -> dict[str, float]:
+    host_idx, idx = epoch_batches(run, n, epoch)
+    cfg, sums = run.cfg, torch.zeros(4, device=run.device)
+    bar = tqdm(
+        range(run.steps_per_epoch),
+        desc=f"epoch {epoch + 1}/{cfg.epochs}",
+        disable=not progress,
+        leave=False,
     )
-    return split_metrics(preds, split.labels, cfg.image_size, num_classes)
+    run.model.train()
+    for step in bar:
+        batch_labels = labels[idx[step]]
+        with torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=cfg.use_amp):
+            out = run.forward(run.normalise(images(idx[step], host_idx[step])))
+        loss = detector_loss(
+            out, batch_labels[:, 0].long(), batch_labels[:, 1:], cfg.sigma, cfg.k,
+            cfg.box_weight, cfg.centre_weight,
+        )  # fmt: skip
+        run.optimizer.zero_grad(set_to_none=True)
+        loss.total.backward()
+        run.optimizer.step()
+        run.scheduler.step()
+        sums += torch.stack([p.detach() for p in loss])
+        if (step + 1) % CHECK_EVERY == 0 or step + 1 == run.steps_per_epoch:
+            mean = _check_finite(sums / (step + 1), epoch, step, cfg)
+            bar.set_postfix(loss=f"{mean[0]:.3f}", refresh=False)
+    return dict(zip(LOSS_NAMES, mean, strict=True))
+
+
+def _check_finite(mean: torch.Tensor, epoch: int, step: int, cfg: TrainConfig) -> list[float]:
+    """One host sync for CHECK_EVERY steps; a non-finite sum names the steps it happened in."""
+    values = mean.tolist()
+    if not all(math.isfinite(v) for v in values):
+        first = step - (step % CHECK_EVERY) + 1
+        raise ModelError(
+            f"loss is {values[0]} at epoch {epoch + 1} steps {first}-{step + 1} "
+            f"(lr={cfg.lr}, weight_decay={cfg.weight_decay}); the run is stopped"
+        )
+    return values
+
+
+def evaluate(
+    model: Callable[[torch.Tensor], Any], split: CachedSplit, images: ImageSource, batch_size: int
+) -> Predictions:
+    """Predictions for the whole split, in order, in fp32 (as `evaluate` and `predict` run)."""
+    batches = (
+        images.range(start, min(start + batch_size, len(split)))
+        for start in range(0, len(split), batch_size)
+    )
+    return predict_batches(model, batches)
 
 
 def _resume(
@@ -183,7 +218,7 @@ def _resume(
     optimizer: torch.optim.Optimizer,
     scheduler: torch.optim.lr_scheduler.LRScheduler,
 ) -> list[dict[str, Any]]:
-    path = out_dir / "last.pt"
+    path = out_dir / LAST_CHECKPOINT
     if not path.exists():
         return []
     state = load_checkpoint(path, required=("model", "optimizer", "scheduler", "config", "history"))
@@ -200,32 +235,25 @@ def _resume(
 
 def _save(
     out_dir: Path,
-    cfg: TrainConfig,
-    model: Detector,
-    optimizer: torch.optim.Optimizer,
-    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    run: Run,
     history: list[dict[str, Any]],
     class_names: tuple[str, ...],
     is_best: bool,
 ) -> None:
     common = {
-        "config": cfg.to_dict(),
+        "config": run.cfg.to_dict(),
         "class_names": list(class_names),
-        "image_size": cfg.image_size,
+        "image_size": run.cfg.image_size,
     }
+    weights = {**common, "model": run.model.state_dict(), "epoch": len(history)}
     save_checkpoint(
-        out_dir / "last.pt",
+        out_dir / LAST_CHECKPOINT,
         {
-            **common,
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "epoch": len(history),
+            **weights,
+            "optimizer": run.optimizer.state_dict(),
+            "scheduler": run.scheduler.state_dict(),
             "history": history,
         },
     )
     if is_best:
-        save_checkpoint(
-            out_dir / "best.pt",
-            {**common, "model": model.state_dict(), "epoch": len(history), "metrics": history[-1]},
-        )
+        save_checkpoint(out_dir / BEST_CHECKPOINT, {**weights, "metrics": history[-1]})
