@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> None:
         ("full", full_plan(), "none", 0),
         ("staged", staged_plan(), "none", 0),
         ("full-pruned", full_plan(), "median", 0),
-        ("staged+tpe", staged_plan(), "none", args.tpe),
+        ("staged-tpe", staged_plan(), "none", args.tpe),
     ]
     for name, plan, pruner, tpe in runs:
         prepare_study(
