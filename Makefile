@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.spacehpo-installed
 
-.PHONY: demo compare-demo test test-fast lint bench services
+.PHONY: demo compare-demo test test-fast lint bench services gpu-check
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -32,3 +32,8 @@ test-fast: $(STAMP) services
 
 bench: $(STAMP)
 	$(PY) -m bench.data && $(PY) -m bench.train && $(PY) -m bench.coordination && $(PY) -m bench.search
+
+# On a CUDA host: the CUDA tests (bf16, fused AdamW, compile, resident data, two workers on one
+# GPU, one per GPU) and the steady-state training benchmark, as one table.
+gpu-check: $(STAMP) services
+	$(PY) -m bench.gpu_check
