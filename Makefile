@@ -35,5 +35,5 @@ bench: $(STAMP)
 
 # On a CUDA host: the CUDA tests (bf16, fused AdamW, compile, resident data, two workers on one
 # GPU, one per GPU) and the steady-state training benchmark, as one table.
-gpu-check: $(STAMP) services
+gpu-check: $(STAMP)
 	$(PY) -m bench.gpu_check
