@@ -16,7 +16,7 @@ SHARED = REPO.parent / "shared"
 SPARK_SAMPLE = SHARED / "spark-sample"
 
 # Stray settings from the developer's shell must not steer the tests.
-for _var in ("SPACEHPO_STORAGE", "SPACEHPO_CACHE", "SPACEHPO_RETRY_S", "CUDA_VISIBLE_DEVICES"):
+for _var in ("SPACEHPO_STORAGE", "SPACEHPO_CACHE", "CUDA_VISIBLE_DEVICES"):
     os.environ.pop(_var, None)
 
 
