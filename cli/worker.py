@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 
 from spacehpo.cli.flags import storage_flag
 from spacehpo.hpo.worker_config import WORKER_FLAGS, WorkerConfig
@@ -16,6 +17,7 @@ WORKER_FLAG_HELP = {
     "poll_s": ("seconds between looks while a stage barrier holds", float),
     "max_trials": ("exit after this many trials", int),
     "max_outage_s": ("give up after the storage is unreachable this long (default: never)", float),
+    "data_checked": ("(set by the launcher) the dataset fingerprint it verified", str),
 }
 
 
@@ -32,9 +34,12 @@ def _worker(args: argparse.Namespace) -> None:
         run_worker(worker_config_from_args(args, args.device))
         return
     from spacehpo.hpo.launch import host_plan, launch
+    from spacehpo.hpo.worker import check_host_data
 
     cfg = worker_config_from_args(args, "cpu")  # checked here, before any child starts
-    raise SystemExit(launch(cfg.to_argv(), host_plan(args.devices)))
+    plan = host_plan(args.devices)
+    cfg = replace(cfg, data_checked=check_host_data(cfg))  # hashed once for the whole host
+    raise SystemExit(launch(cfg.to_argv(), plan))
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:

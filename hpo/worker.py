@@ -14,14 +14,14 @@ import time
 from pathlib import Path
 
 import optuna
-from spacehpo.data.yolo import fingerprint
+from spacehpo.data.yolo import fingerprint, read_names
 from spacehpo.hpo.claim import claim
 from spacehpo.hpo.errors import HpoError
 from spacehpo.hpo.faults import FaultStreak, FaultyHost
 from spacehpo.hpo.plans import Done, Wait
 from spacehpo.hpo.pruning import build_pruner
 from spacehpo.hpo.store_marker import check_store
-from spacehpo.hpo.study import load
+from spacehpo.hpo.study import StudySpec, load
 from spacehpo.hpo.trainable import DATA, FINGERPRINT, Trainable, load_trainable
 from spacehpo.hpo.trial_run import Outcome, TrialRun
 from spacehpo.hpo.worker_config import WorkerConfig
@@ -38,8 +38,10 @@ def open_worker(cfg: WorkerConfig, stop: StopFlag) -> WorkerEnv:
     try:
         study, spec = load(handle, cfg.study)
         settings = {**spec.settings, **({DATA: cfg.data} if cfg.data else {})}
-        if spec.fingerprint and DATA in settings:  # once per process, not per trial
-            settings[FINGERPRINT] = _check_data(Path(settings[DATA]), spec.fingerprint, cfg)
+        if spec.fingerprint and DATA in settings:  # once per process (or host), not per trial
+            checked = cfg.data_checked == spec.fingerprint
+            root = Path(settings[DATA])
+            settings[FINGERPRINT] = spec.fingerprint if checked else _check_data(root, spec, cfg)
         if settings.get("compile") and not (shutil.which("cc") or shutil.which("gcc")):
             raise HpoError("the study trains with --compile, but this host has no C compiler")
         location = cfg.artifacts or spec.artifacts
@@ -59,13 +61,22 @@ def open_worker(cfg: WorkerConfig, stop: StopFlag) -> WorkerEnv:
     return WorkerEnv(study, handle, spec, store, settings, workdir, cfg.device, stop, name)
 
 
-def _check_data(root: Path, expected: str, cfg: WorkerConfig) -> str:
+def _check_data(root: Path, spec: StudySpec, cfg: WorkerConfig) -> str:
+    read_names(root)  # a missing or wrong path: one clear line rather than a traceback
     found = fingerprint(root)
-    if found != expected:
+    if found != spec.fingerprint:
         raise HpoError(
             f"{root}: not the dataset study {cfg.study!r} was created on (fingerprint differs)"
         )
     return found
+
+
+def check_host_data(cfg: WorkerConfig) -> str | None:
+    """For the launcher: this host's dataset, checked once for all its worker processes."""
+    with open_storage(cfg.storage, Retrier(cfg.max_outage_s, log)) as handle:
+        spec = load(handle, cfg.study)[1]
+    root = cfg.data or spec.settings.get(DATA)
+    return _check_data(Path(root), spec, cfg) if spec.fingerprint and root else None
 
 
 def run_worker(cfg: WorkerConfig, stop: StopFlag | None = None) -> int:

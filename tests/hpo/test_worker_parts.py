@@ -4,6 +4,7 @@ import time
 from pathlib import Path
 
 import pytest
+from spacehpo.data.errors import DataError
 from spacehpo.hpo.errors import HpoError
 from spacehpo.hpo.heartbeat import Heartbeat
 from spacehpo.hpo.store_marker import check_store, mark_store, marker_id
@@ -63,3 +64,20 @@ def test_trainables_load_by_path() -> None:
     assert callable(load_trainable(DETECTOR))
     with pytest.raises(HpoError, match="cannot import"):
         load_trainable("nowhere:fn")
+
+
+def test_a_child_trusts_the_fingerprint_its_launcher_checked(tmp_path: Path) -> None:
+    from dataclasses import replace
+
+    from tests.hpo.engine_fixtures import FAKE_SPEC
+
+    spec = replace(
+        FAKE_SPEC, fingerprint="f00d", settings={"epochs": 3, "data": str(tmp_path / "ds")}
+    )
+    fake_study(tmp_path, spec)
+    storage = f"journal:{tmp_path / 'j.log'}"
+    env = open_worker(WorkerConfig("s", storage, data_checked="f00d"), StopFlag())
+    assert env.settings["fingerprint"] == "f00d"  # no hashing of the (absent) files
+    env.handle.close()
+    with pytest.raises(DataError, match="data.yaml: missing"):
+        open_worker(WorkerConfig("s", storage, data_checked="other"), StopFlag())
