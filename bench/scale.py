@@ -216,11 +216,14 @@ def trainable_seconds(storage: str, study: str) -> dict[int, float]:
     return {t.number: best_metrics_of(t).get("trainable_s", math.nan) for t in trials}
 
 
-def fleet_rows(args: argparse.Namespace, work: Path, yolo: Path) -> tuple[list[list], dict]:
+def fleet_rows(
+    args: argparse.Namespace, work: Path, yolo: Path, fp: str
+) -> tuple[list[list], dict]:
     storage = args.storage or f"journal:{work / 'journal.log'}"
     create_study(args, work, yolo, storage)
     worker = [*spacehpo_command(), "worker", "scale", "--storage", storage, "--device", "cpu"]
-    worker += ["--trainable", TRAINABLE, "--poll", "0.5"]
+    # What `spacehpo worker --devices ...` hands its children: the dataset checked once per host.
+    worker += ["--trainable", TRAINABLE, "--poll", "0.5", "--data-checked", fp]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "SPACEHPO_CACHE": str(work / "cache")}
     fleet = run_fleet([worker] * args.workers, env, work, args.timeout)
     busy = trainable_seconds(storage, "scale")
@@ -276,7 +279,7 @@ def main(argv: list[str] | None = None) -> None:
         yolo, rows = dataset_rows(args, work)
         fp, fingerprints = fingerprint_rows(yolo, args.images, args.cold)
         rows += fingerprints + cache_rows(yolo, fp, args.cache_size, work / "cache")
-        workers, worst = fleet_rows(args, work, yolo)
+        workers, worst = fleet_rows(args, work, yolo, fp)
     finally:
         if args.work is None:
             shutil.rmtree(work, ignore_errors=True)
