@@ -56,7 +56,7 @@ def plan_workers(devices: str | None, visible: str | None, gpus: int, cores: int
 
 def _gpu_entry(token: str, entries: list[str], spec: str) -> str:
     if _UUID.match(token):
-        return token
+        return _uuid_entry(token, entries, spec)
     if not token.isdigit():
         raise HpoError(f"--devices {spec!r}: {token!r} is not a device; {_USAGE}")
     if int(token) >= len(entries):
@@ -64,6 +64,18 @@ def _gpu_entry(token: str, entries: list[str], spec: str) -> str:
             f"--devices {spec!r}: GPU {token} does not exist here ({len(entries)} visible)"
         )
     return entries[int(token)]
+
+
+def _uuid_entry(token: str, entries: list[str], spec: str) -> str:
+    """A UUID outside an inherited UUID list would reach past what Slurm or Kubernetes gave us."""
+    if not entries:
+        raise HpoError(f"--devices {spec!r}: no GPU visible here; use cpu[:N]")
+    inherited = [e for e in entries if _UUID.match(e)]
+    if inherited and not any(e.startswith(token) for e in inherited):
+        raise HpoError(
+            f"--devices {spec!r}: {token} is not among the inherited {VISIBLE}={','.join(entries)}"
+        )
+    return token
 
 
 def _gpu_plan(entries: list[str], why: str) -> DevicePlan:

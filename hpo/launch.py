@@ -45,5 +45,13 @@ def launch(worker_args: list[str], plan: DevicePlan) -> int:
 
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, lambda s, f: None)  # the children got it from the terminal
-    codes = [p.wait() for p in procs]
-    return max(codes, key=abs)
+    codes = [exit_status(p.wait()) for p in procs]
+    for slot, code in zip(plan.slots, codes, strict=True):
+        if code:
+            log(f"the worker on {slot.label} exited with {code}")
+    return max(codes)
+
+
+def exit_status(returncode: int) -> int:
+    """A child killed by signal N reads as 128 + N, as a shell reports it (not -N)."""
+    return 128 - returncode if returncode < 0 else returncode

@@ -23,6 +23,7 @@ def test_an_inherited_visible_list_is_kept_entry_by_entry() -> None:
     assert _visible(slurm) == ["2", "3"] and "inherited" in slurm.why
     uuids = plan_workers("all", "GPU-aaaa-1,GPU-bbbb-2", gpus=2, cores=8)
     assert _visible(uuids) == ["GPU-aaaa-1", "GPU-bbbb-2"]
+    assert _visible(plan_workers("GPU-bbbb", "GPU-aaaa-1,GPU-bbbb-2", 2, 8)) == ["GPU-bbbb"]
     assert _visible(plan_workers("1", "2,3", gpus=2, cores=8)) == ["3"]  # ids index into it
     assert plan_workers(None, "", gpus=0, cores=4).slots[0].device == "cpu"
 
@@ -48,6 +49,8 @@ def test_cpu_workers_split_the_cores() -> None:
         ("2", None, 2, "GPU 2 does not exist here (2 visible)"),
         ("2", "4,5", 2, "GPU 2 does not exist"),
         ("all", None, 0, "no GPU visible"),
+        ("GPU-aaaa", None, 0, "no GPU visible here"),
+        ("GPU-cccc", "GPU-aaaa-1,GPU-bbbb-2", 2, "GPU-cccc is not among the inherited"),
         ("cpu:0", None, 0, "cpu:N with N >= 1"),
         ("cpu:x", None, 0, "cpu:N with N >= 1"),
     ],

@@ -1,10 +1,17 @@
-"""The launcher with real child processes: the default on a host without GPUs, and cpu:N."""
+"""The launcher with real child processes: the default on a host without GPUs, cpu:N, and
+stop signals reaching every child exactly once."""
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
-from optuna.trial import TrialState
+import pytest
+from optuna.trial import FrozenTrial, TrialState
 
-from tests.conftest import run_cli
+from tests.conftest import REPO, run_cli
 from tests.hpo.studies import create_fake_study, trials_of
 
 
@@ -55,3 +62,39 @@ def test_the_launcher_checks_the_dataset_once_before_any_child(
     r = run_cli("worker", "s", "--storage", storage, "--devices", "cpu:2", "--data", str(other))
     assert_one_line_error(r, str(other), "fingerprint differs")
     assert "starting" not in r.stdout  # no child was started
+
+
+@pytest.mark.parametrize(
+    ("signum", "to_group"),
+    [
+        (signal.SIGTERM, False),  # docker compose down: PID 1 only
+        (signal.SIGINT, True),  # Ctrl-C at the terminal
+    ],
+    ids=["docker-compose-down", "ctrl-c"],
+)
+def test_a_stop_signal_makes_every_child_hand_its_trial_back_once(
+    tmp_path: Path, signum: int, to_group: bool
+) -> None:
+    storage = f"journal:{tmp_path / 'j.log'}"
+    create_fake_study(
+        storage, tmp_path, "--set", "epochs=6", "--set", "sleep=0.5", "--pruner", "none"
+    )
+    launcher = subprocess.Popen(
+        [sys.executable, "-m", "spacehpo.cli", "worker", "s", "--storage", storage,
+         "--devices", "cpu:2", "--poll", "0.1"],
+        env={**os.environ, "PYTHONPATH": str(REPO)}, stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while sum(_started(t) for t in trials_of(storage)) < 2 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    (os.killpg if to_group else os.kill)(launcher.pid, signum)
+    out = launcher.communicate(timeout=60)[0]
+    assert launcher.returncode == 0, out
+    trials = trials_of(storage)
+    handed = [t for t in trials if t.user_attrs.get("fail_reason", "").startswith("handed back")]
+    assert len(handed) == 2 and not [t for t in trials if t.state == TrialState.RUNNING], out
+
+
+def _started(trial: FrozenTrial) -> bool:
+    return trial.state == TrialState.RUNNING and len(trial.intermediate_values) >= 1
