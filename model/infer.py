@@ -77,11 +77,12 @@ def predict_batches(model: torch.nn.Module, batches: Iterable[torch.Tensor]) -> 
 def predict_arrays(
     model: torch.nn.Module, images: np.ndarray, batch_size: int, device: torch.device
 ) -> Predictions:
-    """Predict (N, S, S, 3) uint8 host images in batches."""
+    """Predict (N, S, S, 3) uint8 host images in batches; each batch is copied out of a
+    read-only memmap, since torch may not wrap a non-writable array."""
     return predict_batches(
         model,
         (
-            torch.from_numpy(np.ascontiguousarray(images[start : start + batch_size])).to(device)
+            torch.from_numpy(np.array(images[start : start + batch_size])).to(device)
             for start in range(0, len(images), batch_size)
         ),
     )

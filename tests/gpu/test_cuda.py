@@ -6,10 +6,17 @@ the same code on every machine.
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from optuna.trial import TrialState
-from spacehpo.model.batches import DeviceData, ResidentImages, StagedImages, fits
+from spacehpo.model.batches import (
+    DeviceData,
+    ResidentImages,
+    StagedImages,
+    fits,
+    fits_on_device,
+)
 from spacehpo.model.config import TrainConfig
 from spacehpo.model.train import load_data, train
 
@@ -42,7 +49,11 @@ def test_resident_when_it_fits_staged_when_it_does_not(tiny_dataset: Path) -> No
     assert fits(data.train.images.nbytes, free, 1)  # a tiny split fits any GPU
     auto = DeviceData().images(data.train, device, 11, None)
     assert isinstance(auto, ResidentImages) and auto.images.is_cuda
-    assert isinstance(DeviceData().images(data.train, device, 11, False), StagedImages)
+    staged = DeviceData().images(data.train, device, 11, False)
+    assert isinstance(staged, StagedImages) and all(b.is_pinned() for b in staged.buffers)
+    assert staged(torch.arange(11, device=device), np.arange(11)).is_cuda
+    total = torch.cuda.get_device_properties(device).total_memory
+    assert fits_on_device(1, device, 1) and not fits_on_device(total, device, 1)
     assert not fits(free, free, 1)  # a split as large as the free memory never does
 
 
@@ -89,7 +100,7 @@ def test_two_workers_share_one_gpu(tiny_dataset: Path, tmp_path: Path) -> None:
     assert len(done) == 4 and len({t.user_attrs["worker"] for t in done}) == 2
 
 
-@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="one GPU here")
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="fewer than two GPUs here")
 def test_one_worker_per_gpu_by_default(tiny_dataset: Path, tmp_path: Path) -> None:
     storage = _detector_study(tiny_dataset, tmp_path)
     r = run_cli("worker", "g", "--storage", storage, "--max-trials", "1", timeout=600)

@@ -31,6 +31,7 @@ def test_two_epochs_learn_and_checkpoint(tiny_dataset: Path, tmp_path: Path) -> 
     assert best["class_names"][2] == "debris" and best["image_size"] == 64
 
 
+@pytest.mark.slow
 def test_resume_matches_an_uninterrupted_run(tiny_dataset: Path, tmp_path: Path) -> None:
     data = load_data(tiny_dataset, 64, progress=False)
     cfg = TrainConfig(epochs=3, batch_size=11, image_size=64, schedule="cosine", warmup_epochs=1)
@@ -126,6 +127,7 @@ def test_imagenet_offline_and_not_cached_says_where_to_put_the_file(
     assert_one_line_error(result, "resnet18-f37072fd.pth", str(tmp_path / "empty"))
 
 
+@pytest.mark.slow
 def test_cli_train_evaluate_predict_on_real_samples(tiny_dataset: Path, tmp_path: Path) -> None:
     run = tmp_path / "run"
     r = run_cli(
