@@ -60,30 +60,30 @@ class DualMetricPruner(BasePruner):
         return below_percentile(best_up_to(curve, epoch), others, self.percentile)
 
 
-def build_pruner(spec: str, max_epochs: int) -> BasePruner:
+def build_pruner(name: str, max_epochs: int) -> BasePruner:
     """`none`, `median`, `percentile:P` or `hyperband` (class accuracy by Hyperband, centre by median)."""
-    if spec == "none":
+    if name == "none":
         return NopPruner()
-    if spec == "median":
+    if name == "median":
         base, pct = (
             MedianPruner(n_startup_trials=STARTUP_TRIALS, n_warmup_steps=WARMUP_EPOCHS + 1),
             50.0,
         )
-    elif spec.startswith("percentile:"):
+    elif name.startswith("percentile:"):
         try:
-            pct = float(spec.split(":", 1)[1])
+            pct = float(name.split(":", 1)[1])
         except ValueError:
             pct = -1.0
         if not 0 < pct < 100:
-            raise HpoError(f"--pruner {spec!r}: P must be a number between 0 and 100")
+            raise HpoError(f"--pruner {name!r}: P must be a number between 0 and 100")
         base = PercentilePruner(
             pct, n_startup_trials=STARTUP_TRIALS, n_warmup_steps=WARMUP_EPOCHS + 1
         )
-    elif spec == "hyperband":
+    elif name == "hyperband":
         base, pct = (
             HyperbandPruner(min_resource=1, max_resource=max(max_epochs, 2), reduction_factor=3),
             50.0,
         )
     else:
-        raise HpoError(f"--pruner {spec!r}: use none, median, percentile:P or hyperband")
+        raise HpoError(f"--pruner {name!r}: use none, median, percentile:P or hyperband")
     return DualMetricPruner(base, pct, STARTUP_TRIALS, WARMUP_EPOCHS)
