@@ -18,7 +18,7 @@ from types import TracebackType
 
 import optuna
 import sqlalchemy
-from optuna.storages import BaseStorage, RDBStorage
+from optuna.storages import RDBStorage
 from optuna.storages.journal import JournalFileBackend, JournalStorage
 from spacehpo.storage.errors import StorageError
 from spacehpo.storage.liveness import (
@@ -47,10 +47,11 @@ class StorageHandle:
     lock: AdvisoryLock | JournalLock
     liveness: Liveness
     retrier: Retrier
+    engine: sqlalchemy.Engine | None = None  # PostgreSQL's connection pool, released on close
 
     def close(self) -> None:
-        if isinstance(self.storage.inner, RDBStorage):
-            self.storage.inner.engine.dispose()
+        if self.engine is not None:
+            self.engine.dispose()
 
     def __enter__(self) -> StorageHandle:
         return self
@@ -94,10 +95,11 @@ def open_storage(
     rdb = retrier.call(lambda: _connect(url, heartbeat_s, grace_s), f"connecting to {redact(url)}")
     storage = RetryingStorage(optuna.storages.get_storage(rdb), retrier)
     liveness = HeartbeatLiveness(storage, retrier, heartbeat_s, grace_s)
-    return StorageHandle(storage, redact(url), AdvisoryLock(rdb.engine, retrier), liveness, retrier)
+    lock = AdvisoryLock(rdb.engine, retrier)
+    return StorageHandle(storage, redact(url), lock, liveness, retrier, rdb.engine)
 
 
-def _connect(url: str, heartbeat_s: float, grace_s: float) -> BaseStorage:
+def _connect(url: str, heartbeat_s: float, grace_s: float) -> RDBStorage:
     # Optuna creates its tables on first use, and two processes doing so at once on a fresh
     # database collide (duplicate pg_type); the advisory lock makes the first one do it alone.
     connect_args = {"connect_timeout": CONNECT_TIMEOUT_S}

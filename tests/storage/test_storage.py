@@ -129,3 +129,25 @@ def test_artifact_round_trip(tmp_path: Path) -> None:
     assert not get_file(store, "x.pt", tmp_path / "c.bin") and not (tmp_path / "c.bin").exists()
     with pytest.raises(StorageError, match="s3://BUCKET"):
         open_artifact_store("s3://bucket/prefix")
+
+
+def test_closing_a_handle_returns_its_connections(pg_url: str) -> None:
+    """A long-lived process (the dashboard, a launcher) opens and closes handles; none may
+    keep a PostgreSQL connection after `close()`."""
+    from tests.conftest import admin_engine
+
+    name = pg_url.rsplit("/", 1)[1]
+    admin = admin_engine()
+
+    def connections() -> int:
+        with admin.connect() as c:
+            query = "SELECT count(*) FROM pg_stat_activity WHERE datname = :d"
+            return c.execute(sqlalchemy.text(query), {"d": name}).scalar()
+
+    handles = []
+    for _ in range(3):
+        with open_storage(pg_url) as handle:
+            handle.storage.get_all_studies()
+        handles.append(handle)  # still referenced: only close() can have released it
+    assert connections() == 0
+    admin.dispose()
