@@ -19,7 +19,7 @@ from spacehpo.data.yolo import fingerprint
 from spacehpo.hpo.notes import write_note
 from spacehpo.hpo.plans import Plan, full_plan, staged_plan
 from spacehpo.hpo.status import status_report
-from spacehpo.hpo.study import StudySpec, TpeExtension, create, load
+from spacehpo.hpo.study import DEFAULT_PRUNER, StudySpec, TpeExtension, create, load
 from spacehpo.hpo.trainable import DATA, DETECTOR
 from spacehpo.storage.backends import open_storage
 
@@ -51,7 +51,7 @@ def prepare_study(
     plan: Plan,
     scale: DemoScale,
     artifacts: Path,
-    pruner: str = "median",
+    pruner: str = DEFAULT_PRUNER,
     trainable: str = DETECTOR,
     tpe: int = 0,
 ) -> str:

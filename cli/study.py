@@ -14,7 +14,9 @@ from spacehpo.hpo.notes import write_note
 from spacehpo.hpo.plans import resolve_plan
 from spacehpo.hpo.status import STATES, StatusReport, status_report
 from spacehpo.hpo.study import (
+    DEFAULT_ARTIFACTS,
     DEFAULT_MAX_RETRIES,
+    DEFAULT_PRUNER,
     StudySpec,
     TpeExtension,
     check_name,
@@ -43,7 +45,7 @@ def study_spec_from_args(args: argparse.Namespace) -> StudySpec:
         settings[DATA] = str(args.data.resolve())
         fp = fingerprint(args.data)
     plan = resolve_plan(args.plan, args.reuse_repeats)
-    artifacts = args.artifacts or str(Path("spacehpo-runs", "artifacts").resolve())
+    artifacts = args.artifacts or str(Path(DEFAULT_ARTIFACTS).resolve())
     spec = StudySpec(plan, settings, fp, args.pruner, args.trainable, artifacts, args.max_retries)
     if spec.trainable == DETECTOR:
         spec.train_config().check_files()
@@ -189,12 +191,16 @@ def _add_create(study: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--data", type=Path, help="YOLO dataset (labels checked, fingerprint stored)")
     storage_flag(p)
-    p.add_argument("--pruner", default="median", help="none, median, percentile:P or hyperband")
+    p.add_argument(
+        "--pruner",
+        default=DEFAULT_PRUNER,
+        help=f"none, median, percentile:P or hyperband (default {DEFAULT_PRUNER})",
+    )
     p.add_argument("--trainable", default=DETECTOR, help="module:function to tune")
     p.add_argument(
         "--artifacts",
         help="artifact store every worker reaches: a shared path or s3://BUCKET "
-        "(default ./spacehpo-runs/artifacts)",
+        f"(default ./{DEFAULT_ARTIFACTS})",
     )
     p.add_argument(
         "--max-retries",

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import optuna
 from optuna_dashboard import run_server
-from spacehpo.hpo.study import ATTR
+from spacehpo.hpo.study import ATTR, StudySpec
 from spacehpo.storage.artifacts import open_artifact_store
 from spacehpo.storage.backends import StorageHandle
 
@@ -16,9 +16,8 @@ def artifact_location(handle: StorageHandle, override: str | None) -> str | None
     if override:
         return override
     for summary in optuna.get_all_study_summaries(handle.storage, include_best_trial=False):
-        spec = summary.user_attrs.get(ATTR)
-        if spec and spec.get("artifacts"):
-            return spec["artifacts"]
+        if ATTR in summary.user_attrs:
+            return StudySpec.from_dict(summary.user_attrs[ATTR]).artifacts
     return None
 
 

@@ -26,6 +26,7 @@ from spacehpo.storage.backends import StorageHandle
 ATTR = "spacehpo"
 DEFAULT_ARTIFACTS = str(Path("spacehpo-runs", "artifacts"))
 DEFAULT_MAX_RETRIES = 3
+DEFAULT_PRUNER = "median"
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
@@ -44,7 +45,7 @@ class StudySpec:
     plan: Plan
     settings: dict[str, Any]  # the trainable's settings; DATA is the dataset path
     fingerprint: str
-    pruner: str = "median"
+    pruner: str = DEFAULT_PRUNER
     trainable: str = DETECTOR
     artifacts: str = DEFAULT_ARTIFACTS
     max_retries: int = DEFAULT_MAX_RETRIES
