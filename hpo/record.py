@@ -141,19 +141,20 @@ def curves_of(t: FrozenTrial) -> Curves:
     )
 
 
+def _checkpoint(stored: dict[str, Any] | None) -> Checkpoint | None:
+    return Checkpoint(**stored) if stored else None
+
+
 def checkpoint_of(t: FrozenTrial) -> Checkpoint | None:
-    c = t.user_attrs.get(CHECKPOINT)
-    return Checkpoint(c["artifact"], c["epoch"]) if c else None
+    return _checkpoint(t.user_attrs.get(CHECKPOINT))
 
 
 def resume_of(t: FrozenTrial) -> ResumePoint | None:
     r = t.user_attrs.get(RESUME)
     if not r:
         return None
-    c = r.get(CHECKPOINT)
-    checkpoint = Checkpoint(c["artifact"], c["epoch"]) if c else None
     curves = Curves(list(r.get(CLASS_ACC, [])), *(list(r.get(n, [])) for n in EXTRA_CURVES))
-    return ResumePoint(checkpoint, curves)
+    return ResumePoint(_checkpoint(r.get(CHECKPOINT)), curves)
 
 
 def resume_after(t: FrozenTrial) -> ResumePoint:
@@ -259,8 +260,9 @@ def enqueue(study: optuna.Study, params: dict[str, float], queued: Queued) -> No
     study.enqueue_trial(params, user_attrs=queued.attrs())
 
 
-def retry_of(t: FrozenTrial, counts_as_retry: bool, extra: tuple[Fault, ...] = ()) -> Queued:
-    """The WAITING copy that retries failed trial `t`, resuming from its checkpoint."""
+def retry_of(t: FrozenTrial, counts_as_retry: bool) -> Queued:
+    """The WAITING copy that retries failed trial `t`, resuming from its checkpoint and carrying
+    the machine faults it met."""
     position = position_of(t)
     assert position is not None, f"trial {t.number} is not part of a plan"
     retried = replace(
@@ -268,7 +270,7 @@ def retry_of(t: FrozenTrial, counts_as_retry: bool, extra: tuple[Fault, ...] = (
         attempt=position.attempt + int(counts_as_retry),
         retry_of=position.retry_of if position.retry_of is not None else t.number,
     )
-    return Queued(retried, resume_after(t), (*faults_of(t), *extra))
+    return Queued(retried, resume_after(t), tuple(faults_of(t)))
 
 
 class TrialWriter:
@@ -285,10 +287,19 @@ class TrialWriter:
 
     def epoch(self, epoch: int, metrics: dict[str, float], curves: Curves, epochs_run: int) -> None:
         """Extra curves first, then the objective: the pruner reads both at this epoch."""
-        for name, values in curves.extra().items():
-            self._set(name, values)
+        self._extra_curves(curves)
         self._set(EPOCHS_RUN, epochs_run)
         self.trial.report(float(metrics[CLASS_ACC]), epoch)
+
+    def replay(self, curves: Curves) -> None:
+        """A resumed trial shows its whole curve, in the dashboard and to the pruner."""
+        for epoch, value in enumerate(curves.class_acc, 1):
+            self.trial.report(value, epoch)
+        self._extra_curves(curves)
+
+    def _extra_curves(self, curves: Curves) -> None:
+        for name, values in curves.extra().items():
+            self._set(name, values)
 
     def checkpoint(self, checkpoint: Checkpoint) -> None:
         self._set(CHECKPOINT, asdict(checkpoint))

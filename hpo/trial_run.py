@@ -118,12 +118,8 @@ class TrialRun:
         return params
 
     def _replay(self, curves: Curves, epoch: int) -> None:
-        """The resumed trial shows its whole curve, in the dashboard and to the pruner."""
         self.curves = curves
-        for e, value in enumerate(curves.class_acc, 1):
-            self.trial.report(value, e)
-        for name, values in curves.extra().items():
-            self.trial.set_user_attr(name, values)
+        self.writer.replay(curves)
         self.env.log(f"trial {self.trial.number}: resuming from its epoch {epoch} checkpoint")
 
     def report(self, epoch: int, metrics: dict[str, float]) -> None:
