@@ -3,14 +3,25 @@
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from pathlib import Path
+from typing import NoReturn
 
 from spacehpo.cli.flags import storage_flag
 from spacehpo.cli.tables import table
+from spacehpo.hpo.dashboard import (
+    BUILTIN,
+    DEFAULT_GUNICORN_WORKERS,
+    GUNICORN,
+    DashboardOptions,
+    serve,
+)
 from spacehpo.hpo.record import best_metrics_of
 from spacehpo.hpo.study import load
 from spacehpo.model.metrics import CLASS_ACC
-from spacehpo.storage.backends import open_storage
+from spacehpo.storage.backends import STORAGE_ENV, open_storage, resolve_url
+from spacehpo.storage.urls import password_of
 
 
 def _export(args: argparse.Namespace) -> None:
@@ -28,11 +39,33 @@ def _export(args: argparse.Namespace) -> None:
     print(f"  spacehpo predict --checkpoint {args.out / 'model.pt'} --images IMAGES --out OUT")
 
 
-def _dashboard(args: argparse.Namespace) -> None:
-    from spacehpo.hpo.dashboard import serve
+def dashboard_options_from_args(args: argparse.Namespace) -> DashboardOptions:
+    """The one place `spacehpo dashboard` flags become options (they check themselves)."""
+    workers = args.workers
+    if workers is None:
+        workers = DEFAULT_GUNICORN_WORKERS if args.server == GUNICORN else 1
+    return DashboardOptions(args.server, args.host, args.port, workers, args.artifacts)
 
-    with open_storage(args.storage) as handle:
-        serve(handle, args.host, args.port, args.artifacts)
+
+def dashboard_flags(options: DashboardOptions) -> list[str]:
+    flags = ["--server", options.server, "--workers", str(options.workers)]
+    flags += ["--host", options.host, "--port", str(options.port)]
+    return flags + (["--artifacts", options.artifacts] if options.artifacts else [])
+
+
+def _restart_without_password_in_argv(url: str, options: DashboardOptions) -> NoReturn:
+    """A dashboard runs for days and `ps` shows its command line to every user of the host, while
+    its environment is private to its owner: the same command restarts in this process (same
+    pid) with the URL moved to the environment."""
+    argv = [sys.executable, "-m", "spacehpo.cli", "dashboard", *dashboard_flags(options)]
+    os.execve(sys.executable, argv, {**os.environ, STORAGE_ENV: url})
+
+
+def _dashboard(args: argparse.Namespace) -> None:
+    options = dashboard_options_from_args(args)
+    if args.storage and password_of(args.storage):
+        _restart_without_password_in_argv(args.storage, options)
+    serve(resolve_url(args.storage), options)
 
 
 def render_comparison(rows: list[dict], html: Path, csv: Path) -> str:
@@ -62,6 +95,17 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--port", type=int, default=8080, help="port (default 8080)")
     p.add_argument("--artifacts", help="artifact store (default: the one the studies recorded)")
+    p.add_argument(
+        "--server",
+        default=BUILTIN,
+        help=f"{BUILTIN} (optuna-dashboard's own, one process) or {GUNICORN} (for a team; "
+        f"default {BUILTIN})",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        help=f"gunicorn worker processes (default {DEFAULT_GUNICORN_WORKERS})",
+    )
     p.set_defaults(func=_dashboard)
     p = sub.add_parser("compare", help="compare studies (staged, full grid, TPE) in one report")
     p.add_argument("names", nargs="+", help="studies on the same data")

@@ -5,12 +5,16 @@ not leak into any output, attribute, artifact or dashboard page.
 """
 
 import json
+import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -146,33 +150,59 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_dashboard_in_a_real_browser(detector_study: dict) -> None:
-    from playwright.sync_api import sync_playwright
+@dataclass
+class Dashboard:
+    process: subprocess.Popen
+    port: int
+    output: str = ""  # everything it printed, once stopped
 
+    def processes(self) -> list[int]:
+        """The server and its gunicorn workers."""
+        children = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children")
+        return [self.process.pid, *map(int, children.read_text().split())]
+
+
+@contextmanager
+def running_dashboard(url: str, server: str) -> Iterator[Dashboard]:
+    """`spacehpo dashboard` as a user starts it, URL and password on the command line; stopped
+    with SIGTERM unless the test stopped it already."""
     port = _free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "spacehpo.cli",
-            "dashboard",
-            "--storage",
-            detector_study["url"],
-            "--port",
-            str(port),
-        ],
+    workers = ["--workers", "2"] if server == "gunicorn" else []
+    process = subprocess.Popen(
+        [sys.executable, "-m", "spacehpo.cli", "dashboard", "--storage", url, "--port", str(port),
+         "--server", server, *workers],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
-    )
+    )  # fmt: skip
+    dashboard = Dashboard(process, port)
     try:
         deadline = time.time() + 60
-        while time.time() < deadline:
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
+        while process.poll() is None and time.time() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/studies", timeout=5):
                     break
-            time.sleep(0.3)
+            except OSError:
+                time.sleep(0.3)
+        assert process.poll() is None, process.communicate()[0]
+        yield dashboard
+    finally:
+        if process.poll() is None:
+            process.terminate()
+        dashboard.output = process.communicate(timeout=20)[0]
+
+
+def _command_line(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+
+@pytest.mark.parametrize("server", ["builtin", "gunicorn"])
+def test_dashboard_in_a_real_browser(detector_study: dict, server: str) -> None:
+    from playwright.sync_api import sync_playwright
+
+    with running_dashboard(detector_study["url"], server) as dashboard:
+        port = dashboard.port
         # bound to loopback only
         assert any(
             f"127.0.0.1:{port}" in line
@@ -198,11 +228,11 @@ def test_dashboard_in_a_real_browser(detector_study: dict) -> None:
             home = page.content()
             page.goto(f"http://127.0.0.1:{port}/dashboard/studies/1")
             page.wait_for_timeout(2500)
-            page.screenshot(path=str(SHOTS / "dashboard-study.png"), full_page=True)
+            page.screenshot(path=str(SHOTS / f"dashboard-study-{server}.png"), full_page=True)
             page.goto(f"http://127.0.0.1:{port}/dashboard/studies/1/trials")
             page.get_by_text("Trial 0").first.wait_for(timeout=30_000)
             page.wait_for_timeout(1000)
-            page.screenshot(path=str(SHOTS / "dashboard-trials.png"), full_page=True)
+            page.screenshot(path=str(SHOTS / f"dashboard-trials-{server}.png"), full_page=True)
             trials_page = page.content()
             api = page.request.get(f"http://127.0.0.1:{port}/api/studies/1").text()
             browser.close()
@@ -220,10 +250,31 @@ def test_dashboard_in_a_real_browser(detector_study: dict) -> None:
         assert "lr x weight_decay" in detail["note"]["body"]
         for text in (home, trials_page, api):
             assert PASSWORD not in text
-    finally:
-        server.terminate()
-        out = server.communicate(timeout=10)[0]
-    assert PASSWORD not in out and "***" in out
+        assert PASSWORD not in _command_line(dashboard.process.pid)
+    if server == "gunicorn":
+        assert dashboard.process.returncode == 0  # SIGTERM: a clean stop
+    first = dashboard.output.splitlines()[0]
+    assert f"({server}" in first and ":***@" in first and f"http://127.0.0.1:{port}/" in first
+    assert first.endswith("Ctrl-C stops it") and PASSWORD not in dashboard.output
+
+
+def test_gunicorn_keeps_the_password_out_of_its_processes_and_stops_on_ctrl_c(
+    secret_url: str,
+) -> None:
+    with running_dashboard(secret_url, "gunicorn") as dashboard:
+        deadline = time.time() + 30
+        while len(dashboard.processes()) < 3 and time.time() < deadline:
+            time.sleep(0.2)
+        pids = dashboard.processes()
+        assert len(pids) == 3  # the master and two workers
+        for pid in pids:
+            assert "dashboard --server gunicorn --workers 2" in _command_line(pid)
+            assert PASSWORD not in _command_line(pid)
+        dashboard.process.send_signal(signal.SIGINT)
+        assert dashboard.process.wait(timeout=15) == 0
+    assert not any(Path(f"/proc/{pid}").exists() for pid in pids)
+    assert PASSWORD not in dashboard.output and ":***@" in dashboard.output
+    assert "Shutting down" in dashboard.output and "Traceback" not in dashboard.output
 
 
 def test_password_never_leaks(detector_study: dict) -> None:

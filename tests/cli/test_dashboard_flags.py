@@ -1,0 +1,67 @@
+"""`spacehpo dashboard` flags: checked before anything starts, and kept intact when the command
+restarts itself to move the storage URL out of its command line."""
+
+import json
+import wsgiref.util
+from pathlib import Path
+
+import pytest
+from spacehpo.cli.main import build_parser
+from spacehpo.cli.user import dashboard_flags, dashboard_options_from_args
+from spacehpo.hpo.dashboard import DashboardOptions, banner
+from spacehpo.hpo.dashboard_gunicorn import DashboardApplication
+from spacehpo.hpo.errors import HpoError
+
+from tests.conftest import assert_one_line_error, run_cli
+from tests.hpo.engine_fixtures import fake_study
+
+
+def _options(*flags: str) -> DashboardOptions:
+    return dashboard_options_from_args(build_parser().parse_args(["dashboard", *flags]))
+
+
+def test_flags_become_options_and_survive_the_restart() -> None:
+    assert _options() == DashboardOptions("builtin", "127.0.0.1", 8080, 1, None)
+    assert _options("--server", "gunicorn").workers == 2
+    options = _options("--server", "gunicorn", "--workers", "4", "--host", "::1", "--port", "9000",
+                       "--artifacts", "s3://bucket")  # fmt: skip
+    assert _options(*dashboard_flags(options)) == options
+    assert options.url == "http://[::1]:9000/"
+    line = banner(options, "postgresql+psycopg2://u:***@db/s", "s3://bucket")
+    assert "gunicorn, 4 workers" in line and "u:***@db" in line and line.endswith("Ctrl-C stops it")
+
+
+@pytest.mark.parametrize(
+    ("flags", "message"),
+    [
+        (["--server", "uwsgi"], "--server uwsgi: use one of builtin, gunicorn"),
+        (["--server", "gunicorn", "--workers", "0"], "--workers 0: must be 1 or more"),
+        (["--workers", "3"], "--workers 3: the builtin server is one process"),
+        (["--port", "70000"], "--port 70000: must be 1 to 65535"),
+    ],
+)
+def test_bad_flags_are_refused(flags: list[str], message: str) -> None:
+    with pytest.raises(HpoError, match=message):
+        _options(*flags)
+
+
+def test_a_bad_flag_is_one_line_before_any_storage_opens(tmp_path: Path) -> None:
+    journal = tmp_path / "j.log"
+    r = run_cli("dashboard", "--storage", f"journal:{journal}", "--server", "uwsgi")
+    assert_one_line_error(r, "--server uwsgi")
+    assert not journal.exists()
+
+
+def test_each_gunicorn_worker_builds_its_own_app(tmp_path: Path) -> None:
+    handle, _ = fake_study(tmp_path)
+    handle.close()
+    options = DashboardOptions("gunicorn", port=9000, workers=3)
+    app = DashboardApplication(f"journal:{tmp_path / 'j.log'}", str(tmp_path / "a"), options)
+    assert (app.cfg.workers, app.cfg.bind, app.cfg.preload_app) == (3, ["127.0.0.1:9000"], False)
+    environ = {"PATH_INFO": "/api/studies"}
+    wsgiref.util.setup_testing_defaults(environ)
+    statuses: list[str] = []
+    body = b"".join(app.wsgi()(environ, lambda status, *_: statuses.append(status)))
+    assert statuses == ["200 OK"]
+    assert [s["study_name"] for s in json.loads(body)["study_summaries"]] == ["s"]
+    app.cfg.worker_exit(None, None)
