@@ -17,6 +17,7 @@ WORKER_FLAG_HELP = {
     "poll_s": ("seconds between looks while a stage barrier holds", float),
     "max_trials": ("exit after this many trials", int),
     "max_outage_s": ("give up after the storage is unreachable this long (default: never)", float),
+    "exit_when_idle_s": ("exit after waiting this long for work (default: wait on)", float),
     "data_checked": ("(set by the launcher) the dataset fingerprint it verified", str),
 }
 

@@ -23,8 +23,13 @@ def gpu_count() -> int:
     return torch.cuda.device_count()
 
 
+def usable_cores() -> int:
+    """The cores this process may run on: a Slurm task's or a container's cpuset, not the node's."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def host_plan(devices: str | None) -> DevicePlan:
-    return plan_workers(devices, os.environ.get(VISIBLE), gpu_count(), os.cpu_count() or 1)
+    return plan_workers(devices, os.environ.get(VISIBLE), gpu_count(), usable_cores())
 
 
 def launch(worker_args: list[str], plan: DevicePlan) -> int:

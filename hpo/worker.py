@@ -94,8 +94,28 @@ def run_worker(cfg: WorkerConfig, stop: StopFlag | None = None) -> int:
         env.handle.close()
 
 
+class Idle:
+    """How long the worker has waited for work: logs each new reason once, and says when
+    `--exit-when-idle` has run out, so a batch task frees its GPU instead of holding it."""
+
+    def __init__(self, limit_s: float | None) -> None:
+        self.limit_s, self.since, self.reason = limit_s, 0.0, ""
+
+    def busy(self) -> None:
+        self.reason = ""
+
+    def waited_out(self, reason: str) -> bool:
+        now = time.monotonic()
+        if not self.reason:
+            self.since = now
+        if reason != self.reason:
+            log(f"idle: {reason}")
+            self.reason = reason
+        return self.limit_s is not None and now - self.since >= self.limit_s
+
+
 def _loop(env: WorkerEnv, cfg: WorkerConfig, trainable: Trainable) -> int:
-    ran, last_wait, streak = 0, "", FaultStreak()
+    ran, idle, streak = 0, Idle(cfg.exit_when_idle_s), FaultStreak()
     while not env.stop.requested and (cfg.max_trials is None or ran < cfg.max_trials):
         got = env.handle.retrier.call(
             lambda: claim(env.study, env.handle, env.spec, env.name, log), "claiming a trial"
@@ -104,12 +124,13 @@ def _loop(env: WorkerEnv, cfg: WorkerConfig, trainable: Trainable) -> int:
             log(f"plan finished{': ' + got.reason if got.reason else ''}; worker exits")
             break
         if isinstance(got, Wait):
-            if got.reason != last_wait:
-                log(f"idle: {got.reason}")
-                last_wait = got.reason
+            if idle.waited_out(got.reason):
+                log(f"idle for {cfg.exit_when_idle_s:g} s (--exit-when-idle); worker exits")
+                break
             time.sleep(cfg.poll_s)
             continue
-        last_wait, ran = "", ran + 1
+        idle.busy()
+        ran += 1
         run = TrialRun(env, got.trial)
         outcome = run.run(trainable)
         if outcome == Outcome.MACHINE_FAULT and streak.add(run.point()):

@@ -19,6 +19,7 @@ WORKER_FLAGS = {
     "poll_s": "--poll",
     "max_trials": "--max-trials",
     "max_outage_s": "--max-outage",
+    "exit_when_idle_s": "--exit-when-idle",
     "data_checked": "--data-checked",
 }
 
@@ -36,6 +37,8 @@ class WorkerConfig:
     poll_s: float = 2.0  # between looks while a stage barrier holds
     max_trials: int | None = None
     max_outage_s: float | None = None  # None: wait out a storage outage of any length
+    # A batch job's task frees its GPU after waiting this long at a barrier or an empty queue.
+    exit_when_idle_s: float | None = None
     # The dataset fingerprint the launcher already verified on this host, so its children do
     # not each hash the same 88,000 files again.
     data_checked: str | None = None
@@ -47,6 +50,7 @@ class WorkerConfig:
             ("--poll", self.poll_s > 0),
             ("--max-trials", self.max_trials is None or self.max_trials >= 1),
             ("--max-outage", self.max_outage_s is None or self.max_outage_s > 0),
+            ("--exit-when-idle", self.exit_when_idle_s is None or self.exit_when_idle_s > 0),
         ):
             if not ok:
                 raise HpoError(f"{flag}: must be positive (and --grace above --heartbeat)")

@@ -26,7 +26,12 @@ def worker_name(device: str) -> str:
 
 
 class StopFlag:
-    """Set by the first Ctrl-C or SIGTERM: the epoch finishes, the trial is handed back."""
+    """Set by the first Ctrl-C or SIGTERM: the epoch finishes, the trial is handed back.
+
+    Only a second Ctrl-C aborts. SIGTERM may arrive several times for one stop (srun forwards
+    it and slurmstepd signals every task too; the launcher forwards it to its children), so a
+    repeated SIGTERM must not cut the hand-back short.
+    """
 
     def __init__(self) -> None:
         self.requested = False
@@ -38,7 +43,9 @@ class StopFlag:
 
     def _handle(self, signum: int, frame: Any) -> None:
         if self.requested:
-            raise KeyboardInterrupt
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            return
         self.requested = True
         log(
             "stopping: the current epoch finishes and checkpoints, then the trial is handed "

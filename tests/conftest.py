@@ -36,7 +36,7 @@ def tiny_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def run_cli(
-    *args: str, env: dict[str, str] | None = None, timeout: float = 120
+    *args: str, env: dict[str, str] | None = None, timeout: float = 120, cwd: Path | None = None
 ) -> subprocess.CompletedProcess:
     """Run `spacehpo ...` as a user would: a real process, its exit code and both streams."""
     full_env = {**os.environ, "PYTHONPATH": str(REPO), **(env or {})}
@@ -46,6 +46,7 @@ def run_cli(
         text=True,
         env=full_env,
         timeout=timeout,
+        cwd=cwd,
     )
 
 

@@ -8,6 +8,7 @@ from spacehpo.data.errors import DataError
 from spacehpo.hpo.errors import HpoError
 from spacehpo.hpo.heartbeat import Heartbeat
 from spacehpo.hpo.store_marker import check_store, mark_store, marker_id
+from spacehpo.hpo.study import load
 from spacehpo.hpo.trainable import DETECTOR, load_trainable
 from spacehpo.hpo.worker import open_worker
 from spacehpo.hpo.worker_config import WorkerConfig
@@ -81,3 +82,31 @@ def test_a_child_trusts_the_fingerprint_its_launcher_checked(tmp_path: Path) -> 
     env.handle.close()
     with pytest.raises(DataError, match="data.yaml: missing"):
         open_worker(WorkerConfig("s", storage, data_checked="other"), StopFlag())
+
+
+def test_a_worker_left_waiting_exits_when_idle_runs_out(tmp_path: Path) -> None:
+    from spacehpo.hpo.claim import Claimed, claim
+    from spacehpo.hpo.worker import run_worker
+
+    handle, study = fake_study(tmp_path)
+    spec = load(handle, "s")[1]
+    while isinstance(claim(study, handle, spec, "other", print), Claimed):
+        pass  # another worker holds every point of stage 1: this one waits at the barrier
+    storage = f"journal:{tmp_path / 'j.log'}"
+    started = time.monotonic()
+    assert run_worker(WorkerConfig("s", storage, poll_s=0.05, exit_when_idle_s=0.5)) == 0
+    assert 0.5 <= time.monotonic() - started < 10
+    assert "--exit-when-idle=0.5" in WorkerConfig("s", exit_when_idle_s=0.5).to_argv()
+    with pytest.raises(HpoError, match="--exit-when-idle"):
+        WorkerConfig("s", exit_when_idle_s=0)
+
+
+def test_a_repeated_sigterm_never_aborts_the_hand_back() -> None:
+    import signal
+
+    flag = StopFlag()
+    for _ in range(3):  # srun forwards it, slurmstepd signals the task, the launcher forwards
+        flag._handle(signal.SIGTERM, None)
+    assert flag.requested
+    with pytest.raises(KeyboardInterrupt):  # only a second Ctrl-C aborts
+        flag._handle(signal.SIGINT, None)
