@@ -135,7 +135,7 @@ def test_worker_command_parses_and_waits_for_its_study() -> None:
     assert (args.cmd, args.name) == ("worker", STUDY)
     # every GPU the pod was given, never a fallback to the CPU, never one pinned device
     assert args.devices == "all" and args.device is None
-    assert args.exit_when_idle_s == 600
+    assert args.exit_when_idle_s is None  # an idle exit would never be replaced by the Job
     (wait,) = pod_spec("worker-job.yaml")["initContainers"]
     (argv,) = spacehpo_commands(wait)
     args = parse(argv)
