@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from spacehpo.cli.flags import add_train_flags, parse_set, storage_flag
+from spacehpo.cli.output import Output, format_flag, show
 from spacehpo.cli.tables import table
 from spacehpo.data.yolo import check_labels, fingerprint, read_names
 from spacehpo.hpo.errors import HpoError
@@ -142,13 +142,19 @@ def render_status(report: StatusReport, header: str) -> str:
     return "\n".join(lines)
 
 
+def _stage_values(report: StatusReport) -> list[list[object]]:
+    """The stage table's columns, unformatted: what `--format value` prints."""
+    return [
+        [row.stage, row.name, *(row.counts[s] for s in STATES), row.best_trial, row.best_value,
+         row.best_params]
+        for row in report.stages
+    ]  # fmt: skip
+
+
 def _status(args: argparse.Namespace) -> None:
     with open_storage(args.storage) as handle:
         study, spec = load(handle, args.name)
         report = status_report(study, spec)
-        if args.json:
-            print(json.dumps(report.to_dict(), indent=2))
-            return
         header = (
             f"study {args.name!r} in {handle.display}\nplan {spec.plan.name} "
             f"({spec.plan.size} points{', repeats reused' if spec.plan.reuse_repeats else ''})"
@@ -156,18 +162,18 @@ def _status(args: argparse.Namespace) -> None:
             f"{spec.settings.get(DATA, '-')} ({spec.fingerprint or 'no fingerprint'}); "
             f"pruner {spec.pruner}"
         )
-        print(render_status(report, header))
+        show(
+            Output(report.to_dict(), _stage_values(report), render_status(report, header)),
+            args.format,
+        )
 
 
 def _list(args: argparse.Namespace) -> None:
     with open_storage(args.storage) as handle:
         rows = list_studies(handle)
-        if args.json:
-            print(json.dumps(rows, indent=2))
-        elif not rows:
-            print(f"no studies in {handle.display}")
-        else:
-            print(table([list(r.values()) for r in rows], list(rows[0])))
+        values = [list(r.values()) for r in rows]
+        text = table(values, list(rows[0])) if rows else f"no studies in {handle.display}"
+        show(Output(rows, values, text), args.format)
 
 
 def _delete(args: argparse.Namespace) -> None:
@@ -232,7 +238,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         p = commands.add_parser(name, help=text)
         if name == "status":
             p.add_argument("name", help="study name")
-        p.add_argument("--json", action="store_true", help="print JSON for scripts")
+        format_flag(p, json_alias=True)
         storage_flag(p)
         p.set_defaults(func=func)
     p = commands.add_parser("delete", help="delete a study and its artifacts")

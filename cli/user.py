@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import NoReturn
 
 from spacehpo.cli.flags import storage_flag
+from spacehpo.cli.output import TABLE, Output, format_flag, show
 from spacehpo.cli.tables import table
 from spacehpo.hpo.dashboard import (
     BUILTIN,
@@ -68,16 +69,26 @@ def _dashboard(args: argparse.Namespace) -> None:
     serve(resolve_url(args.storage), options)
 
 
+def comparison_files(html: Path, csv: Path) -> str:
+    return f"report {html}; all trials {csv}"
+
+
 def render_comparison(rows: list[dict], html: Path, csv: Path) -> str:
-    return f"{table([list(r.values()) for r in rows], list(rows[0]))}\n\nreport {html}; all trials {csv}"
+    text = table([list(r.values()) for r in rows], list(rows[0]))
+    return f"{text}\n\n{comparison_files(html, csv)}"
 
 
 def _compare(args: argparse.Namespace) -> None:
+    """Scripts read stdout as data only, so outside the table the files' line goes to stderr."""
     from spacehpo.hpo.compare import compare
 
     with open_storage(args.storage) as handle:
         result = compare([load(handle, name) for name in args.names], args.out)
-    print(render_comparison(result.rows, result.html, result.csv))
+    values = [list(r.values()) for r in result.rows]
+    text = render_comparison(result.rows, result.html, result.csv)
+    show(Output(result.rows, values, text), args.format)
+    if args.format != TABLE:
+        print(comparison_files(result.html, result.csv), file=sys.stderr)
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -115,5 +126,6 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         default=Path("compare.html"),
         help="HTML report (a .csv of all trials is written beside it)",
     )
+    format_flag(p)
     storage_flag(p)
     p.set_defaults(func=_compare)
