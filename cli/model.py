@@ -5,12 +5,15 @@ from __future__ import annotations
 import argparse
 import csv
 import time
+from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from spacehpo.cli.flags import add_train_flags, train_config_from_args
 from spacehpo.cli.tables import table
 from spacehpo.model.config import TrainConfig
+from spacehpo.model.curve_log import RESULTS_CSV, RESULTS_PNG
+from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC, IOU, SPARK_SCORE
 from spacehpo.model.run_files import BEST_CHECKPOINT, LAST_CHECKPOINT
 
 if TYPE_CHECKING:
@@ -18,24 +21,33 @@ if TYPE_CHECKING:
     from spacehpo.model.infer import Predictions
     from spacehpo.model.train import EpochReport
 
-METRICS = ("class_acc", "centre_acc", "iou", "spark_score")
+METRICS = (CLASS_ACC, CENTRE_ACC, IOU, SPARK_SCORE)
 
 
 def run_train(cfg: TrainConfig, data_root: Path, out: Path) -> None:
+    from spacehpo.model.curve_log import CurveLog
     from spacehpo.model.train import load_data, rank_key, train
 
     data = load_data(data_root, cfg.image_size)
-    start = time.perf_counter()
+    start, logs = time.perf_counter(), []
 
     def show(report: EpochReport) -> None:
+        if not logs:  # opened at the first epoch this call trains: a resumed run continues
+            logs.append(CurveLog(str(out), report.epoch))
+        logs[0].epoch(report.epoch, report.metrics)
         m = report.metrics
         print(
-            f"epoch {report.epoch}/{cfg.epochs}  loss {m['loss']:.3f}  class_acc {m['class_acc']:.3f}  "
-            f"centre_acc {m['centre_acc']:.3f}  iou {m['iou']:.3f}{'  *best' if report.is_best else ''}",
+            f"epoch {report.epoch}/{cfg.epochs}  loss {m['loss']:.3f}  class_acc {m[CLASS_ACC]:.3f}  "
+            f"centre_acc {m[CENTRE_ACC]:.3f}  iou {m[IOU]:.3f}{'  *best' if report.is_best else ''}",
             flush=True,
         )
 
-    history = train(cfg, data, out, on_epoch=show)
+    try:
+        history = train(cfg, data, out, on_epoch=show)
+    finally:
+        for log in logs:
+            log.hparams(asdict(cfg))
+            log.close()
     best = max(history, key=rank_key)
     elapsed = time.perf_counter() - start
     print()
@@ -50,6 +62,7 @@ def run_train(cfg: TrainConfig, data_root: Path, out: Path) -> None:
         f"({len(data.train)} train / {len(data.val)} val images at {cfg.image_size} px, {elapsed:.0f} s)"
     )
     print(f"checkpoints: {out / BEST_CHECKPOINT}  {out / LAST_CHECKPOINT}")
+    print(f"curves: {out / RESULTS_CSV}  {out / RESULTS_PNG}  (tensorboard --logdir {out})")
 
 
 def run_evaluate(checkpoint: Path, data_root: Path, split: str, out: Path, device: str) -> None:

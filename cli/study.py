@@ -46,7 +46,13 @@ def study_spec_from_args(args: argparse.Namespace) -> StudySpec:
         fp = fingerprint(args.data)
     plan = resolve_plan(args.plan, args.reuse_repeats)
     artifacts = args.artifacts or str(Path(DEFAULT_ARTIFACTS).resolve())
-    spec = StudySpec(plan, settings, fp, args.pruner, args.trainable, artifacts, args.max_retries)
+    tensorboard = args.tensorboard or ""
+    if tensorboard and "://" not in tensorboard:
+        tensorboard = str(Path(tensorboard).resolve())
+    spec = StudySpec(
+        plan, settings, fp, args.pruner, args.trainable, artifacts, args.max_retries,
+        tensorboard=tensorboard,
+    )  # fmt: skip
     if spec.trainable == DETECTOR:
         spec.train_config().check_files()
     return spec
@@ -207,6 +213,11 @@ def _add_create(study: argparse._SubParsersAction) -> None:
         "--artifacts",
         help="artifact store every worker reaches: a shared path or s3://BUCKET "
         f"(default ./{DEFAULT_ARTIFACTS})",
+    )
+    p.add_argument(
+        "--tensorboard",
+        help="TensorBoard root every worker reaches: a shared path or s3://BUCKET/PREFIX "
+        "(default: a tensorboard folder beside the artifacts)",
     )
     p.add_argument(
         "--max-retries",

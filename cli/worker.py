@@ -11,6 +11,7 @@ from spacehpo.hpo.worker_config import WORKER_FLAGS, WorkerConfig
 WORKER_FLAG_HELP = {
     "data": ("this host's path to the study's dataset, if it differs", str),
     "artifacts": ("this host's path to the study's artifact store, if it differs", str),
+    "tensorboard": ("this host's path to the study's TensorBoard root, if it differs", str),
     "trainable": ("module:function overriding the study's trainable", str),
     "heartbeat_s": ("seconds between liveness beats", float),
     "grace_s": ("seconds of silence after which a trial is stale", float),

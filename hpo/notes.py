@@ -20,6 +20,8 @@ def note_text(study: optuna.Study, spec: StudySpec) -> str:
         f"**Data** `{spec.settings.get(DATA, '-')}` (fingerprint `{spec.fingerprint or '-'}`)",
         "**Training** " + ", ".join(f"{k}={v}" for k, v in spec.training_settings().items()),
         f"**Pruner** {spec.pruner}; objective: validation class accuracy at the predicted centre cell",
+        f"**Curves** `spacehpo tensorboard {study.study_name}` (event files and results.csv per "
+        f"run in `{spec.tensorboard_dir(study.study_name)}`)",
         "",
         "| stage | grid | inherits | best so far |",
         "|---|---|---|---|",

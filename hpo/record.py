@@ -17,13 +17,17 @@ import optuna
 from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial
 from spacehpo.hpo.plans import TrialRecord
-from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC, IOU
+from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC, IOU, SPARK_SCORE
 
 PLAN, STAGE, STAGE_NAME, POINT = "plan", "stage", "stage_name", "point"
 INHERITED_FROM, ATTEMPT, RETRY_OF = "inherited_from", "attempt", "retry_of"
 WORKER, EPOCHS_RUN, CHECKPOINT, RESUME = "worker", "epochs_run", "checkpoint", "resume"
 BEST_METRICS, ARTIFACTS, FAIL_REASON = "best_metrics", "artifacts", "fail_reason"
 FAULTS, AVOID = "machine_faults", "avoid"
+STAGE_LABEL = "stage_label"  # the stage as users read it, "1 lr x weight_decay"
+# Scalars of the best epoch, which optuna-dashboard can plot (it cannot plot the lists).
+BEST_CENTRE_ACC, BEST_IOU = f"best_{CENTRE_ACC}", f"best_{IOU}"
+BEST_SPARK_SCORE, FINAL_TRAIN_LOSS = f"best_{SPARK_SCORE}", "final_train_loss"
 EXTRA_CURVES = (CENTRE_ACC, IOU)  # class accuracy, the objective, is Optuna's intermediate values
 _FIXED_PARAMS = "fixed_params"  # Optuna's system attr holding an enqueued trial's params
 
@@ -47,8 +51,14 @@ class Position:
     def label(self) -> str:
         return f"{self.stage + 1} {self.stage_name}"
 
+    @property
+    def run_name(self) -> str:
+        """The TensorBoard run: a re-queued attempt (a new trial number) continues it."""
+        return f"s{self.stage + 1}-p{self.point:02d}"
+
     def attrs(self) -> dict[str, Any]:
-        return {k: v for k, v in asdict(self).items() if k != RETRY_OF or v is not None}
+        shown = {k: v for k, v in asdict(self).items() if k != RETRY_OF or v is not None}
+        return {**shown, STAGE_LABEL: self.label}
 
 
 def position_of(t: FrozenTrial) -> Position | None:
@@ -305,8 +315,20 @@ class TrialWriter:
         self._set(CHECKPOINT, asdict(checkpoint))
 
     def result(self, metrics: dict[str, float], artifacts: dict[str, str]) -> None:
-        self._set(ARTIFACTS, artifacts)
+        self.artifacts(artifacts)
         self._set(BEST_METRICS, metrics)
+
+    def artifacts(self, artifacts: dict[str, str]) -> None:
+        self._set(ARTIFACTS, artifacts)
+
+    def summary(self, best: dict[str, float], final_train_loss: float | None) -> None:
+        for key, name in ((BEST_CENTRE_ACC, CENTRE_ACC), (BEST_IOU, IOU)):
+            if name in best:
+                self._set(key, best[name])
+        if SPARK_SCORE in best:
+            self._set(BEST_SPARK_SCORE, best[SPARK_SCORE])
+        if final_train_loss is not None:
+            self._set(FINAL_TRAIN_LOSS, final_train_loss)
 
     def fail_reason(self, reason: str) -> None:
         self._set(FAIL_REASON, reason)

@@ -20,6 +20,7 @@ from spacehpo.hpo.pruning import build_pruner
 from spacehpo.hpo.store_marker import mark_store
 from spacehpo.hpo.trainable import DATA, DETECTOR
 from spacehpo.model.config import RUN_SETTINGS, TrainConfig
+from spacehpo.model.metrics import CLASS_ACC
 from spacehpo.storage.artifacts import open_artifact_store
 from spacehpo.storage.backends import StorageHandle
 
@@ -51,6 +52,7 @@ class StudySpec:
     max_retries: int = DEFAULT_MAX_RETRIES
     tpe: tuple[TpeExtension, ...] = ()
     store_id: str = ""  # the marker the artifact store holds; "" for studies made before it
+    tensorboard: str = ""  # TensorBoard root (a shared path or s3://); "": beside the artifacts
 
     def __post_init__(self) -> None:
         if self.max_retries < 0:
@@ -82,6 +84,16 @@ class StudySpec:
     @property
     def total_trials(self) -> int:
         return self.plan.size + self.tpe_trials
+
+    @property
+    def tensorboard_root(self) -> str:
+        """`<artifacts' parent>/tensorboard` unless the study names one."""
+        parent = self.artifacts.rstrip("/").rpartition("/")[0] or "."
+        return self.tensorboard or f"{parent}/tensorboard"
+
+    def tensorboard_dir(self, study: str, root: str | None = None) -> str:
+        """The study's runs, one folder each (`root`: this host's path to the root, if given)."""
+        return f"{(root or self.tensorboard_root).rstrip('/')}/{study}"
 
     def extend(self, extension: TpeExtension) -> StudySpec:
         return replace(self, tpe=(*self.tpe, extension))
@@ -135,6 +147,7 @@ def create(handle: StorageHandle, name: str, spec: StudySpec) -> tuple[optuna.St
             study = optuna.create_study(
                 study_name=name, storage=handle.storage, direction="maximize"
             )
+            study.set_metric_names([CLASS_ACC])  # the dashboard names the objective
             save_spec(study, spec)
             return study, True
         study, existing = load(handle, name)

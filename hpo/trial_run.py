@@ -38,7 +38,8 @@ from spacehpo.hpo.recovery import requeue
 from spacehpo.hpo.study import StudySpec
 from spacehpo.hpo.trainable import Trainable, TrialContext, TrialResult
 from spacehpo.hpo.worker_env import WorkerEnv
-from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC
+from spacehpo.model.curve_log import CurveLog
+from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC, LOSS_NAMES, rank_key
 from spacehpo.model.run_files import LAST_CHECKPOINT
 from spacehpo.storage.artifacts import get_file, put_file, remove_quietly
 from spacehpo.storage.errors import StorageError
@@ -67,6 +68,7 @@ class TrialRun:
     checkpoints: list[str] = field(default_factory=list)  # artifacts; the newest last
     final: bool = False  # reached a state in which it will never be resumed
     position: Position | None = None
+    log: CurveLog | None = None  # opened at the first epoch this attempt reports
 
     @property
     def writer(self) -> TrialWriter:
@@ -97,7 +99,15 @@ class TrialRun:
             if self.final:
                 for artifact in self.checkpoints:
                     remove_quietly(self.env.store, artifact)
+            self._close_log()
             shutil.rmtree(self.ckpt_dir, ignore_errors=True)
+
+    def _close_log(self) -> None:
+        try:
+            if self.log is not None:
+                self.log.close()
+        except OSError as err:  # the trial's outcome is recorded already; only the picture is lost
+            self.env.log(f"trial {self.trial.number}: results.png not written ({err})")
 
     def start(self) -> dict[str, float]:
         params = suggest_all(self.trial, self.spec)
@@ -128,6 +138,9 @@ class TrialRun:
         self.epochs_run += 1
         self.curves = self.curves.appended(metrics)
         self.writer.epoch(epoch, metrics, self.curves, self.epochs_run)
+        if self.log is None:  # from this epoch on: what a killed attempt wrote there is purged
+            self.log = CurveLog(self._run_dir(), epoch)
+        self.log.epoch(epoch, metrics)
         if (self.ckpt_dir / LAST_CHECKPOINT).exists():
             self._publish_checkpoint(epoch)
         centre = metrics.get(CENTRE_ACC, float("nan"))
@@ -139,6 +152,26 @@ class TrialRun:
             raise HandBack
         if self.trial.should_prune():
             raise optuna.TrialPruned(f"pruned at epoch {epoch}")
+
+    def _run_dir(self) -> str:
+        run = self.position.run_name if self.position else f"trial-{self.trial.number}"
+        return f"{self.spec.tensorboard_dir(self.env.study.study_name, self.env.tensorboard)}/{run}"
+
+    def _upload(self, path: Path) -> str:
+        return optuna.artifacts.upload_artifact(
+            artifact_store=self.env.store, file_path=str(path), study_or_trial=self.trial
+        )
+
+    def _publish_curves(self, best: dict[str, float] | None = None) -> dict[str, str]:
+        """results.csv and .png as artifacts, the HParams entry, and the best epoch's scalars."""
+        if self.log is None or not self.log.rows:
+            return {}
+        rows = self.log.rows
+        best = best or max(rows, key=lambda r: rank_key(r[CLASS_ACC], r.get(CENTRE_ACC)))
+        self.writer.summary(best, rows[-1].get(LOSS_NAMES[0]))
+        self.log.hparams(self.trial.params)
+        files = self.log.save_results(self.ckpt_dir)
+        return {name: self._upload(path) for name, path in files.items()}
 
     def _publish_checkpoint(self, epoch: int) -> None:
         """The new copy is recorded before the old ones go: one always survives a kill."""
@@ -167,12 +200,9 @@ class TrialRun:
 
     def complete(self, result: TrialResult) -> Outcome:
         artifacts = {
-            name: optuna.artifacts.upload_artifact(
-                artifact_store=self.env.store, file_path=str(path), study_or_trial=self.trial
-            )
-            for name, path in result.files.items()
-            if path.exists()
+            name: self._upload(path) for name, path in result.files.items() if path.exists()
         }
+        artifacts.update(self._publish_curves(result.metrics))
         self.writer.result(result.metrics, artifacts)
         self.env.study.tell(self.trial, result.metrics[CLASS_ACC])
         self.final = True
@@ -183,6 +213,7 @@ class TrialRun:
         return Outcome.COMPLETE
 
     def pruned(self, pruned: optuna.TrialPruned) -> Outcome:
+        self.writer.artifacts(self._publish_curves())
         self.env.study.tell(self.trial, state=TrialState.PRUNED)
         self.final = True
         self.env.log(f"trial {self.trial.number} {pruned}")

@@ -58,7 +58,10 @@ def open_worker(cfg: WorkerConfig, stop: StopFlag) -> WorkerEnv:
     )
     workdir = Path(tempfile.mkdtemp(prefix="spacehpo-worker-"))
     name = worker_name(cfg.device)
-    return WorkerEnv(study, handle, spec, store, settings, workdir, cfg.device, stop, name)
+    tensorboard = cfg.tensorboard or spec.tensorboard_root
+    return WorkerEnv(
+        study, handle, spec, store, settings, workdir, cfg.device, stop, name, tensorboard
+    )
 
 
 def _check_data(root: Path, spec: StudySpec, cfg: WorkerConfig) -> str:

@@ -13,6 +13,7 @@ WORKER_FLAGS = {
     "storage": "--storage",
     "data": "--data",
     "artifacts": "--artifacts",
+    "tensorboard": "--tensorboard",
     "trainable": "--trainable",
     "heartbeat_s": "--heartbeat",
     "grace_s": "--grace",
@@ -31,6 +32,7 @@ class WorkerConfig:
     device: str = "cpu"
     data: str | None = None  # this host's path to the study's dataset, if it differs
     artifacts: str | None = None  # this host's path to the study's artifact store, if it differs
+    tensorboard: str | None = None  # this host's path to the study's TensorBoard root, likewise
     trainable: str | None = None  # overrides the study's
     heartbeat_s: float = DEFAULT_HEARTBEAT_S
     grace_s: float = DEFAULT_GRACE_S

@@ -64,5 +64,6 @@ class WorkerEnv:
     device: str
     stop: StopFlag
     name: str = ""
+    tensorboard: str = ""  # this host's path to the study's TensorBoard root
     log: Callable[[str], None] = log
     keep: dict[str, Any] = field(default_factory=dict)  # the trainable's, across trials

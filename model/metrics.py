@@ -8,7 +8,10 @@ SPARK_IOU_THRESHOLDS = np.arange(0.50, 0.951, 0.05)
 
 
 # The metric names every layer reads: the keys of `detection_metrics`, the curves the HPO keeps.
-CLASS_ACC, CENTRE_ACC, IOU = "class_acc", "centre_acc", "iou"
+CLASS_ACC, CENTRE_ACC, IOU, SPARK_SCORE = "class_acc", "centre_acc", "iou", "spark_score"
+# The training side of each epoch: the mean losses (total first) and the learning rate at its end.
+LOSS_NAMES = ("loss", "loss_centre", "loss_class", "loss_box")
+LR = "lr"
 
 
 def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -44,7 +47,7 @@ def detection_metrics(
         CLASS_ACC: float(right_class.mean()),
         CENTRE_ACC: float((pred_cells == gt_cells).all(axis=1).mean()),
         IOU: float(iou.mean()),
-        "spark_score": float(spark),
+        SPARK_SCORE: float(spark),
         "confusion": confusion_matrix(gt_classes, pred_classes, num_classes).tolist(),
     }
 

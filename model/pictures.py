@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import matplotlib
@@ -91,3 +92,24 @@ def overlay_sheet(tiles: list[Image.Image], tile: int = 256, columns: int = 4) -
     for i, t in enumerate(tiles):
         sheet.paste(t.resize((tile, tile)), ((i % columns) * tile, (i // columns) * tile))
     return sheet
+
+
+def curves_png(rows: list[dict[str, float]], titles: dict[str, str]) -> bytes:
+    """results.png: one small panel per curve against the epoch, as Ultralytics draws them."""
+    shown = [name for name in titles if any(name in r for r in rows)]
+    columns = 4
+    fig, axes = plt.subplots(
+        -(-len(shown) // columns), columns, figsize=(12, 2.6 * -(-len(shown) // columns))
+    )
+    for ax, name in zip(np.ravel(axes), shown, strict=False):
+        points = [(r["epoch"], r[name]) for r in rows if name in r]
+        ax.plot(*zip(*points, strict=True), marker=".", linewidth=1.5)
+        ax.set_title(titles[name], fontsize=9)
+        ax.tick_params(labelsize=7)
+    for ax in np.ravel(axes)[len(shown) :]:
+        ax.axis("off")
+    fig.tight_layout()
+    out = io.BytesIO()
+    fig.savefig(out, format="png", dpi=90)
+    plt.close(fig)
+    return out.getvalue()

@@ -23,14 +23,13 @@ from spacehpo.model.config import RESULT_FIELDS, TrainConfig
 from spacehpo.model.errors import ModelError
 from spacehpo.model.infer import Predictions, predict_batches, split_metrics
 from spacehpo.model.loss import detector_loss
-from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC
+from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC, LOSS_NAMES, LR
 from spacehpo.model.metrics import rank_key as rank_metrics
 from spacehpo.model.network import Detector, Normaliser, build_detector
 from spacehpo.model.run_files import BEST_CHECKPOINT, LAST_CHECKPOINT
 from tqdm import tqdm
 
 CHECK_EVERY = 50  # steps between finiteness checks: each is one host sync on CUDA
-LOSS_NAMES = ("loss", "loss_centre", "loss_class", "loss_box")
 
 
 @dataclass(frozen=True)
@@ -147,7 +146,8 @@ def train(
         losses = _train_epoch(run, images, labels, len(data.train), epoch, progress)
         preds = evaluate(run.forward, data.val, val_images, 2 * cfg.batch_size)
         metrics = split_metrics(preds, data.val.labels, cfg.image_size, len(data.class_names))
-        record = {"epoch": epoch + 1, **losses, **metrics}
+        lr = run.optimizer.param_groups[0]["lr"]  # where the schedule ended this epoch
+        record = {"epoch": epoch + 1, **losses, LR: lr, **metrics}
         is_best = all(rank_key(record) > rank_key(h) for h in history)
         history.append(record)
         _save(out_dir, run, history, data.class_names, is_best)

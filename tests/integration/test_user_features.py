@@ -227,7 +227,8 @@ def test_dashboard_in_a_real_browser(detector_study: dict, server: str) -> None:
             page.get_by_text("det").first.wait_for(timeout=30_000)
             home = page.content()
             page.goto(f"http://127.0.0.1:{port}/dashboard/studies/1")
-            page.wait_for_timeout(2500)
+            page.get_by_text("class_acc").first.wait_for(timeout=30_000)  # the objective's name
+            page.wait_for_timeout(1500)
             page.screenshot(path=str(SHOTS / f"dashboard-study-{server}.png"), full_page=True)
             page.goto(f"http://127.0.0.1:{port}/dashboard/studies/1/trials")
             page.get_by_text("Trial 0").first.wait_for(timeout=30_000)
@@ -238,6 +239,7 @@ def test_dashboard_in_a_real_browser(detector_study: dict, server: str) -> None:
             browser.close()
         assert "det" in home and "Trial 2" in trials_page
         detail = json.loads(api)
+        assert detail["objective_names"] == ["class_acc"]  # not "Objective 0"
         trial0 = detail["trials"][0]
         assert trial0["intermediate_values"]
         assert len(trial0["artifacts"]) == 3  # model, confusion matrix, overlays
