@@ -126,6 +126,9 @@ def run_demo(out: Path, with_compare: bool) -> None:
     print(f"\ndemo finished in {(time.perf_counter() - start) / 60:.1f} min. Next:")
     print(f"  spacehpo dashboard --storage {storage}   # watch the study at http://127.0.0.1:8080")
     print(
+        f"  spacehpo tensorboard {name} --storage {storage}   # its curves at http://127.0.0.1:6006"
+    )
+    print(
         f"  spacehpo predict --checkpoint {target / 'model.pt'} --images IMAGES --out predictions"
     )
 

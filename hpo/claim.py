@@ -11,9 +11,10 @@ import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 from spacehpo.hpo.plans import Done, Enqueue, Wait, progress
-from spacehpo.hpo.record import Position, Queued, TrialWriter, enqueue, may_take, records
+from spacehpo.hpo.record import Position, Queued, enqueue, may_take, records
 from spacehpo.hpo.recovery import recover_stale, requeue_orphans
 from spacehpo.hpo.study import StudySpec
+from spacehpo.hpo.trial_writer import TrialWriter
 from spacehpo.storage.backends import StorageHandle
 from spacehpo.storage.liveness import Liveness
 

@@ -1,4 +1,5 @@
-"""The trial record: every attribute spacehpo keeps on a trial is named, read and written here.
+"""The trial record: every attribute spacehpo keeps on a trial is named and read here (and
+written by `trial_writer.py`, with these names).
 
 Attributes are Optuna user attrs, so optuna-dashboard and `optuna.load_study` show them as is.
 A trial's place in the plan (`Position`), its curves (class accuracy is Optuna's intermediate
@@ -14,7 +15,6 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import optuna
-from optuna.storages import BaseStorage
 from optuna.trial import FrozenTrial
 from spacehpo.hpo.plans import TrialRecord
 from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC, IOU, SPARK_SCORE
@@ -58,7 +58,7 @@ class Position:
 
     def attrs(self) -> dict[str, Any]:
         shown = {k: v for k, v in asdict(self).items() if k != RETRY_OF or v is not None}
-        return {**shown, STAGE_LABEL: self.label}
+        return {STAGE_LABEL: self.label, **shown}  # first: the dashboard shows it on top
 
 
 def position_of(t: FrozenTrial) -> Position | None:
@@ -281,65 +281,3 @@ def retry_of(t: FrozenTrial, counts_as_retry: bool) -> Queued:
         retry_of=position.retry_of if position.retry_of is not None else t.number,
     )
     return Queued(retried, resume_after(t), tuple(faults_of(t)))
-
-
-class TrialWriter:
-    """Writes one running trial's record; every call goes through the (retrying) storage."""
-
-    def __init__(self, trial: optuna.Trial) -> None:
-        self.trial = trial
-
-    def _set(self, key: str, value: Any) -> None:
-        self.trial.set_user_attr(key, value)
-
-    def worker(self, name: str) -> None:
-        self._set(WORKER, name)
-
-    def epoch(self, epoch: int, metrics: dict[str, float], curves: Curves, epochs_run: int) -> None:
-        """Extra curves first, then the objective: the pruner reads both at this epoch."""
-        self._extra_curves(curves)
-        self._set(EPOCHS_RUN, epochs_run)
-        self.trial.report(float(metrics[CLASS_ACC]), epoch)
-
-    def replay(self, curves: Curves) -> None:
-        """A resumed trial shows its whole curve, in the dashboard and to the pruner."""
-        for epoch, value in enumerate(curves.class_acc, 1):
-            self.trial.report(value, epoch)
-        self._extra_curves(curves)
-
-    def _extra_curves(self, curves: Curves) -> None:
-        for name, values in curves.extra().items():
-            self._set(name, values)
-
-    def checkpoint(self, checkpoint: Checkpoint) -> None:
-        self._set(CHECKPOINT, asdict(checkpoint))
-
-    def result(self, metrics: dict[str, float], artifacts: dict[str, str]) -> None:
-        self.artifacts(artifacts)
-        self._set(BEST_METRICS, metrics)
-
-    def artifacts(self, artifacts: dict[str, str]) -> None:
-        self._set(ARTIFACTS, artifacts)
-
-    def summary(self, best: dict[str, float], final_train_loss: float | None) -> None:
-        for key, name in ((BEST_CENTRE_ACC, CENTRE_ACC), (BEST_IOU, IOU)):
-            if name in best:
-                self._set(key, best[name])
-        if SPARK_SCORE in best:
-            self._set(BEST_SPARK_SCORE, best[SPARK_SCORE])
-        if final_train_loss is not None:
-            self._set(FINAL_TRAIN_LOSS, final_train_loss)
-
-    def fail_reason(self, reason: str) -> None:
-        self._set(FAIL_REASON, reason)
-
-    def faults(self, faults: list[Fault]) -> None:
-        self._set(FAULTS, [asdict(f) for f in faults])
-
-    def position(self, position: Position) -> None:
-        write_position(self.trial.study._storage, self.trial._trial_id, position)
-
-
-def write_position(storage: BaseStorage, trial_id: int, position: Position) -> None:
-    for key, value in position.attrs().items():
-        storage.set_trial_user_attr(trial_id, key, value)

@@ -5,7 +5,7 @@
 
 The objective suggests each plan parameter with `suggest_float` and returns class accuracy
 (or any score to maximise); to break ties on centre accuracy as the workers do, it records its
-best metrics with `TrialWriter(trial).result({"centre_acc": ...}, {})` (hpo/record.py). Stage
+best metrics with `TrialWriter(trial).result({"centre_acc": ...}, {})` (hpo/trial_writer.py). Stage
 logic is `plans.progress`, as in the workers. Several processes need the workers instead: this
 sampler, like GridSampler, would hand the same point to two of them.
 """
@@ -19,7 +19,8 @@ from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
 from spacehpo.hpo.plans import Done, Enqueue, Plan, TrialRecord, Wait, progress, validate
-from spacehpo.hpo.record import Position, record_of, write_position
+from spacehpo.hpo.record import Position, record_of
+from spacehpo.hpo.trial_writer import write_position
 
 
 class StagedGridSampler(BaseSampler):

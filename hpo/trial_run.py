@@ -29,7 +29,6 @@ from spacehpo.hpo.record import (
     Curves,
     Fault,
     Position,
-    TrialWriter,
     faults_of,
     position_of,
     resume_of,
@@ -37,6 +36,7 @@ from spacehpo.hpo.record import (
 from spacehpo.hpo.recovery import requeue
 from spacehpo.hpo.study import StudySpec
 from spacehpo.hpo.trainable import Trainable, TrialContext, TrialResult
+from spacehpo.hpo.trial_writer import TrialWriter
 from spacehpo.hpo.worker_env import WorkerEnv
 from spacehpo.model.curve_log import CurveLog
 from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC, LOSS_NAMES, rank_key

@@ -72,6 +72,7 @@ class CurveLog:
         _gfile().makedirs(self.run_dir)
         self.rows = [r for r in read_rows(self.run_dir) if r["epoch"] < first_epoch]
         self.writer = SummaryWriter(self.run_dir, purge_step=first_epoch, flush_secs=10**6)
+        self._png: tuple[int, bytes] | None = None
 
     def epoch(self, epoch: int, values: dict[str, Any]) -> None:
         """Every known scalar of this epoch; flushed now, so a user sees it at once."""
@@ -106,9 +107,13 @@ class CurveLog:
                 f.write(self.png())
 
     def png(self) -> bytes:
+        """Drawn once per set of rows (a finished trial saves it as an artifact, then closes)."""
         from spacehpo.model.pictures import curves_png
 
-        return curves_png(self.rows, {name: SCALAR_TAGS[name] for name in COLUMNS[1:]})
+        if self._png is None or self._png[0] != len(self.rows):
+            titles = {name: SCALAR_TAGS[name] for name in COLUMNS[1:]}
+            self._png = (len(self.rows), curves_png(self.rows, titles))
+        return self._png[1]
 
     def save_results(self, folder: Path) -> dict[str, Path]:
         """Local copies of results.csv and results.png, for upload as trial artifacts."""

@@ -1,7 +1,8 @@
-"""Take the README's pictures from real runs: the dashboard on a study and a compare report.
+"""Take the README's pictures from real runs: the dashboard and TensorBoard on a study, and a
+compare report.
 
     .venv/bin/python scripts/screenshots.py --storage journal:spacehpo-demo/journal.log \
-        --compare spacehpo-demo/compare.html --out docs/screenshots
+        --tensorboard demo-staged --compare spacehpo-demo/compare.html --out docs/screenshots
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Page, sync_playwright
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -36,6 +37,7 @@ def main() -> None:
     parser.add_argument("--study-id", type=int, default=1)
     parser.add_argument("--trial", type=int, default=0, help="trial number to show")
     parser.add_argument("--compare", type=Path)
+    parser.add_argument("--tensorboard", metavar="STUDY", help="also TensorBoard on this study")
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
@@ -72,7 +74,25 @@ def main() -> None:
                 page.screenshot(
                     path=str(args.out / "compare.png")
                 )  # headline, stage winners, cost curves
+            if args.tensorboard:
+                tensorboard_shot(page, args)
             browser.close()
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def tensorboard_shot(page: Page, args: argparse.Namespace) -> None:
+    """`spacehpo tensorboard STUDY`: every run's train/ and val/ scalars."""
+    port = free_port()
+    command = [sys.executable, "-m", "spacehpo.cli", "tensorboard", args.tensorboard]
+    server = subprocess.Popen([*command, "--storage", args.storage, "--port", str(port)])
+    try:
+        time.sleep(6)
+        page.set_viewport_size({"width": 1500, "height": 1100})
+        page.goto(f"http://127.0.0.1:{port}/?pinnedCards=%5B%5D#scalars")
+        page.wait_for_timeout(6000)
+        page.screenshot(path=str(args.out / "tensorboard.png"))
     finally:
         server.terminate()
         server.wait()

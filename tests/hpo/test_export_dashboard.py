@@ -8,8 +8,8 @@ from spacehpo.hpo.claim import claim
 from spacehpo.hpo.dashboard import artifact_location
 from spacehpo.hpo.errors import HpoError
 from spacehpo.hpo.export import choose_trial, export_trial
-from spacehpo.hpo.record import TrialWriter
 from spacehpo.hpo.study import load
+from spacehpo.hpo.trial_writer import TrialWriter
 from spacehpo.hpo.worker_env import StopFlag
 
 from tests.hpo.engine_fixtures import fake_study

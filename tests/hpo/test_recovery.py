@@ -4,8 +4,8 @@ from pathlib import Path
 
 from optuna.trial import TrialState
 from spacehpo.hpo.claim import claim
-from spacehpo.hpo.record import TrialWriter
 from spacehpo.hpo.recovery import requeue, requeue_orphans
+from spacehpo.hpo.trial_writer import TrialWriter
 
 from tests.hpo.engine_fixtures import FAKE_SPEC, fake_study
 

@@ -4,9 +4,9 @@ from pathlib import Path
 
 from spacehpo.hpo.claim import claim
 from spacehpo.hpo.notes import note_text
-from spacehpo.hpo.record import TrialWriter
 from spacehpo.hpo.status import status_report
 from spacehpo.hpo.study import load
+from spacehpo.hpo.trial_writer import TrialWriter
 
 from tests.hpo.engine_fixtures import fake_study
 

@@ -46,7 +46,30 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _tags_served(name: str, storage: str, cwd: Path) -> dict[str, dict]:
+SESSIONS = {
+    "experimentName": "",
+    "allowedStatuses": ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"],
+    "colParams": [],
+    "startIndex": 0,
+    "sliceSize": 100,
+}
+
+
+def _served(port: str) -> tuple[dict[str, dict], list[dict]]:
+    """The scalars plugin's runs and tags, and the HParams plugin's sessions."""
+    base = f"http://127.0.0.1:{port}/data/plugin"
+    with urllib.request.urlopen(f"{base}/scalars/tags", timeout=5) as r:
+        tags = json.loads(r.read())
+    request = urllib.request.Request(
+        f"{base}/hparams/session_groups",
+        data=json.dumps(SESSIONS).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=5) as r:
+        return tags, json.loads(r.read())["sessionGroups"]
+
+
+def _tags_served(name: str, storage: str, cwd: Path) -> tuple[dict[str, dict], list[dict]]:
     port = str(_free_port())
     args = ["tensorboard", name, "--storage", storage, "--port", port]
     printed = run_cli(*args, "--print").stdout
@@ -59,11 +82,9 @@ def _tags_served(name: str, storage: str, cwd: Path) -> dict[str, dict]:
         deadline = time.time() + 60
         while time.time() < deadline:
             try:
-                url = f"http://127.0.0.1:{port}/data/plugin/scalars/tags"
-                with urllib.request.urlopen(url, timeout=5) as r:
-                    tags = json.loads(r.read())
-                if tags:
-                    return tags
+                tags, sessions = _served(port)
+                if tags and sessions:
+                    return tags, sessions
             except OSError:
                 pass
             time.sleep(0.5)
@@ -102,9 +123,13 @@ def test_two_workers_write_every_scalar_of_every_trial(
             assert isinstance(t.user_attrs[key], float), key
         assert t.user_attrs[STAGE_LABEL] == "1 lr x weight_decay"
     handle.close()
-    served = _tags_served("det", pg_url, tmp_path)
+    served, sessions = _tags_served("det", pg_url, tmp_path)
     assert set(served) == {position_of(t).run_name for t in done}
     assert all(set(tags) >= set(SCALAR_TAGS.values()) for tags in served.values())
+    by_run = {group["name"]: group["hparams"] for group in sessions}  # the HParams tab
+    assert {run: params["lr"] for run, params in by_run.items()} == {
+        position_of(t).run_name: t.params["lr"] for t in done
+    }
 
 
 def test_a_killed_trial_resumed_under_a_new_number_continues_its_run(tmp_path: Path) -> None:

@@ -36,12 +36,13 @@ def slurm() -> Iterator[None]:
         subprocess.run(["bash", str(SCRIPT), "stop"], check=True)
 
 
-def _submit(storage: str, cwd: Path, workers: int, worker_args: str) -> str:
+def _submit(storage: str, cwd: Path, workers: int, worker_args: str, *flags: str) -> str:
+    """CPU tasks, 10 min each with SIGTERM 60 s before; `flags` override."""
     r = run_cli(
         "slurm", "submit", "s", "--storage", storage, "--workers", str(workers),
         "--gpus-per-task", "0", "--cpus-per-task", "1", "--time", "10",
         "--signal-before", "60", "--exit-when-idle", "60", "--script", str(cwd / "s.sbatch"),
-        "--worker-args", worker_args, cwd=cwd,
+        "--worker-args", worker_args, *flags, cwd=cwd,
     )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert storage not in (cwd / "s.sbatch").read_text()  # the URL travels in the environment
@@ -118,3 +119,19 @@ def test_scancel_hands_the_trial_back_and_another_task_resumes_it(
     assert resumed[0].user_attrs[WORKER] != handed.user_attrs[WORKER]  # another task
     trained = handed.user_attrs[EPOCHS_RUN] + resumed[0].user_attrs[EPOCHS_RUN]
     assert trained == 4 and len(resumed[0].intermediate_values) == 4  # resumed, not retrained
+
+
+def test_the_time_limit_signal_hands_the_trial_back(
+    slurm: None, pg_url: str, tmp_path: Path
+) -> None:
+    """--time 1 with --signal-before 50: Slurm sends SIGTERM about 10 s in (it checks every
+    30 s or so), and the worker hands its endless trial back instead of being killed."""
+    (tmp_path / "two.toml").write_text(TWO_POINTS)
+    plan = str(tmp_path / "two.toml")
+    create_fake_study(pg_url, tmp_path, "--plan", plan, "--pruner", "none", "--set", "epochs=1000", "--set", "sleep=0.3")  # fmt: skip
+    job = _submit(pg_url, tmp_path, 1, "--poll 0.2", "--time", "1", "--signal-before", "50")
+    _wait_gone(job, timeout=90)
+    log = (tmp_path / f"spacehpo-{job}_0.out").read_text()
+    assert "handed back" in log and _exit_codes(job, 1) == ["0:0"], log
+    states = sorted(t.state.name for t in trials_of(pg_url))
+    assert states == ["FAIL", "WAITING", "WAITING"]  # the handed-back copy and the other point
