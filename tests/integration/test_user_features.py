@@ -242,12 +242,15 @@ def test_dashboard_in_a_real_browser(detector_study: dict, server: str) -> None:
         assert detail["objective_names"] == ["class_acc"]  # not "Objective 0"
         trial0 = detail["trials"][0]
         assert trial0["intermediate_values"]
-        assert len(trial0["artifacts"]) == 3  # model, confusion matrix, overlays
+        # model, confusion matrix, overlays, results.csv (shown as a table), results.png
+        assert len(trial0["artifacts"]) == 5
+        assert {a["filename"] for a in trial0["artifacts"]} >= {"results.csv", "results.png"}
         assert {a["key"] for a in trial0["user_attrs"]} >= {
-            "stage_name",
+            "stage_label",
             "centre_acc",
             "iou",
             "best_metrics",
+            "best_centre_acc",  # scalars the dashboard can plot
         }
         assert "lr x weight_decay" in detail["note"]["body"]
         for text in (home, trials_page, api):
