@@ -13,6 +13,7 @@ from optuna.trial import TrialState
 from spacehpo.hpo.plans import Done, Enqueue, Wait, progress
 from spacehpo.hpo.record import Position, Queued, enqueue, may_take, records
 from spacehpo.hpo.recovery import recover_stale, requeue_orphans
+from spacehpo.hpo.space import ParamValue
 from spacehpo.hpo.study import StudySpec
 from spacehpo.hpo.trial_writer import TrialWriter
 from spacehpo.storage.backends import StorageHandle
@@ -44,12 +45,9 @@ def take_waiting(study: optuna.Study, liveness: Liveness, worker: str) -> optuna
     return None
 
 
-def suggest_all(trial: optuna.Trial, spec: StudySpec) -> dict[str, float]:
+def suggest_all(trial: optuna.Trial, spec: StudySpec) -> dict[str, ParamValue]:
     """Record every parameter with the plan's distribution (enqueued values come back as fixed)."""
-    return {
-        name: trial.suggest_float(name, r.low, r.high, log=r.log)
-        for name, r in spec.plan.space.items()
-    }
+    return {name: dimension.suggest(trial, name) for name, dimension in spec.plan.space.items()}
 
 
 def claim(

@@ -12,8 +12,9 @@ import optuna
 import pandas as pd
 import plotly.graph_objects as go
 from optuna.trial import FrozenTrial, TrialState
-from spacehpo.hpo.plans import Range, best_trial
+from spacehpo.hpo.plans import best_trial
 from spacehpo.hpo.record import record_of, stage_label, stage_of
+from spacehpo.hpo.space import Choice, Dimension, show_value
 from spacehpo.model.metrics import CLASS_ACC
 
 STYLE = (
@@ -44,17 +45,24 @@ def best_so_far_figure(curves: dict[str, list[tuple[int, float]]]) -> go.Figure:
     return fig
 
 
-def parallel_coordinates(done: list[FrozenTrial], space: dict[str, Range]) -> go.Figure:
-    """Log-scaled parameters on log10 axes, so the grid's points spread evenly."""
-    dims = [
-        dict(label=f"log10 {p}", values=[math.log10(t.params[p]) for t in done])
-        if space[p].log
-        else dict(label=p, values=[t.params[p] for t in done])
-        for p in space
-    ]
+def parallel_coordinates(done: list[FrozenTrial], space: dict[str, Dimension]) -> go.Figure:
+    """Log-scaled parameters on log10 axes, so the grid's points spread evenly; categories on
+    an axis of their own, one tick per choice (never a log axis)."""
+    dims = [_axis(name, dimension, done) for name, dimension in space.items()]
     dims.append(dict(label=CLASS_ACC, values=[t.value for t in done]))
     line = dict(color=[t.value for t in done], colorscale="Viridis", showscale=True)
     return go.Figure(go.Parcoords(line=line, dimensions=dims))
+
+
+def _axis(name: str, dimension: Dimension, done: list[FrozenTrial]) -> dict:
+    values = [t.params[name] for t in done]
+    if isinstance(dimension, Choice):
+        ticks = [show_value(c) for c in dimension.choices]
+        index = [ticks.index(show_value(v)) for v in values]
+        return dict(label=name, values=index, tickvals=list(range(len(ticks))), ticktext=ticks)
+    if dimension.log:
+        return dict(label=f"log10 {name}", values=[math.log10(v) for v in values])
+    return dict(label=name, values=values)
 
 
 def importances_figure(study: optuna.Study) -> go.Figure | None:
@@ -68,7 +76,7 @@ def importances_figure(study: optuna.Study) -> go.Figure | None:
     )
 
 
-def study_figures(study: optuna.Study, space: dict[str, Range]) -> Figures:
+def study_figures(study: optuna.Study, space: dict[str, Dimension]) -> Figures:
     """A study's own figures; they need at least two complete trials to show anything."""
     done = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
     if len(done) < 2:
@@ -96,7 +104,7 @@ def stage_winner_rows(study: optuna.Study) -> list[dict[str, Any]]:
                 "stage": stage_label(by_number[best.number]),
                 "winner": f"#{best.number}",
                 CLASS_ACC: round(best.value, 4),
-                **{k: f"{v:g}" for k, v in best.params.items()},
+                **{k: show_value(v) for k, v in best.params.items()},
             }
         )
     return rows
@@ -120,7 +128,7 @@ def page(headline: list[dict[str, Any]], winners: list[dict[str, Any]], figures:
 
 
 def write_report(
-    studies: list[tuple[optuna.Study, dict[str, Range]]],
+    studies: list[tuple[optuna.Study, dict[str, Dimension]]],
     curves: dict[str, list[tuple[int, float]]],
     headline: list[dict[str, Any]],
     out: Path,

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from spacehpo.hpo.errors import HpoError
-from spacehpo.hpo.plans import DEFAULT_SPACE, Plan, Range, Stage, validate
+from spacehpo.hpo.plans import DEFAULT_SPACE, Plan, Stage, validate
+from spacehpo.hpo.space import Choice, Dimension, Range
 
 
 def plan_from_toml(path: Path) -> Plan:
@@ -18,6 +19,8 @@ def plan_from_toml(path: Path) -> Plan:
     low = 1e-5
     high = 1e-2
     log = true
+    [space.backbone]      # a categorical parameter: its values by name
+    choices = ["resnet18", "resnet34"]
     [[stage]]
     name = "lr"
     grid = { lr = [1e-4, 3e-4] }
@@ -43,14 +46,16 @@ def plan_from_toml(path: Path) -> Plan:
         raise HpoError(f"{path}: {err}") from None
 
 
+def _dimension(d: dict[str, Any]) -> Dimension:
+    if "choices" in d:
+        if not d["choices"] or not isinstance(d["choices"], list):
+            raise ValueError("choices must be a non-empty list")
+        return Choice(tuple(d["choices"]))
+    return Range(float(d["low"]), float(d["high"]), bool(d.get("log", False)))
+
+
 def _plan(doc: dict[str, Any], default_name: str) -> Plan:
-    space = {
-        **DEFAULT_SPACE,
-        **{
-            k: Range(float(v["low"]), float(v["high"]), bool(v.get("log", False)))
-            for k, v in doc.get("space", {}).items()
-        },
-    }
+    space = {**DEFAULT_SPACE, **{k: _dimension(v) for k, v in doc.get("space", {}).items()}}
     stages = tuple(
         Stage(
             s.get("name", f"stage {i + 1}"),

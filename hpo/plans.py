@@ -15,22 +15,21 @@ from pathlib import Path
 from typing import Any
 
 from spacehpo.hpo.errors import HpoError
+from spacehpo.hpo.space import (
+    Dimension,
+    ParamValue,
+    Range,
+    dimension_from_dict,
+    is_number,
+    same_value,
+)
 from spacehpo.model.metrics import rank_key
 
 FINISHED = ("COMPLETE", "PRUNED", "FAIL")
 
 
-@dataclass(frozen=True)
-class Range:
-    """The distribution every plan records a parameter with, so TPE can learn from grid trials."""
-
-    low: float
-    high: float
-    log: bool = False
-
-
 # Wider than the report's grid, so a TPE continuation can leave it.
-DEFAULT_SPACE: dict[str, Range] = {
+DEFAULT_SPACE: dict[str, Dimension] = {
     "lr": Range(1e-5, 3e-3, log=True),
     "weight_decay": Range(1e-6, 1e-2, log=True),
     "sigma": Range(0.2, 1.5),
@@ -42,11 +41,11 @@ DEFAULT_SPACE: dict[str, Range] = {
 @dataclass(frozen=True)
 class Stage:
     name: str
-    grid: dict[str, tuple[float, ...]]
+    grid: dict[str, tuple[ParamValue, ...]]
     inherit: tuple[str, ...] = ()
-    fixed: dict[str, float] = field(default_factory=dict)
+    fixed: dict[str, ParamValue] = field(default_factory=dict)
 
-    def points(self, inherited: dict[str, float]) -> list[dict[str, float]]:
+    def points(self, inherited: dict[str, ParamValue]) -> list[dict[str, ParamValue]]:
         """The stage's grid, first parameter varying slowest, completed by inherited and fixed values."""
         base = {**self.fixed, **{p: inherited[p] for p in self.inherit}}
         keys = list(self.grid)
@@ -60,7 +59,7 @@ class Stage:
 class Plan:
     name: str
     stages: tuple[Stage, ...]
-    space: dict[str, Range] = field(default_factory=lambda: dict(DEFAULT_SPACE))
+    space: dict[str, Dimension] = field(default_factory=lambda: dict(DEFAULT_SPACE))
     reuse_repeats: bool = False
 
     def to_dict(self) -> dict[str, Any]:
@@ -78,7 +77,10 @@ class Plan:
             for s in d["stages"]
         )
         return Plan(
-            d["name"], stages, {k: Range(**v) for k, v in d["space"].items()}, d["reuse_repeats"]
+            d["name"],
+            stages,
+            {k: dimension_from_dict(v) for k, v in d["space"].items()},
+            d["reuse_repeats"],
         )
 
     @property
@@ -137,16 +139,17 @@ def validate(plan: Plan) -> Plan:
         if i == 0 and stage.inherit:
             raise HpoError(f"{where}: the first stage has nothing to inherit from")
         for name, values in [*stage.grid.items(), *((k, (v,)) for k, v in stage.fixed.items())]:
-            r = plan.space[name]
-            if not values or not all(
-                isinstance(v, int | float) and not isinstance(v, bool) for v in values
-            ):
-                raise HpoError(f"{where}: {name} values must be numbers, got {list(values)!r}")
-            if not all(r.low <= v <= r.high for v in values):
-                raise HpoError(
-                    f"{where}: {name} values {list(values)} outside its range [{r.low}, {r.high}]"
-                )
+            _check_values(where, name, values, plan.space[name])
     return plan
+
+
+def _check_values(where: str, name: str, values: tuple, dimension: Dimension) -> None:
+    if not values:
+        raise HpoError(f"{where}: {name} has no values")
+    if isinstance(dimension, Range) and not all(is_number(v) for v in values):
+        raise HpoError(f"{where}: {name} values must be numbers, got {list(values)!r}")
+    if not all(dimension.admits(v) for v in values):
+        raise HpoError(f"{where}: {name} values {list(values)} outside {dimension.describe()}")
 
 
 def resolve_plan(name: str, reuse_repeats: bool = False) -> Plan:
@@ -171,7 +174,7 @@ class TrialRecord:
     state: str  # WAITING, RUNNING, COMPLETE, PRUNED, FAIL
     stage: int | None  # None: not part of the plan (a TPE trial)
     point: int | None
-    params: dict[str, float]
+    params: dict[str, ParamValue]
     value: float | None = None
     centre_acc: float | None = None
 
@@ -179,7 +182,7 @@ class TrialRecord:
 @dataclass(frozen=True)
 class Enqueue:
     stage: int
-    points: list[tuple[int, dict[str, float]]]  # (point index, params); repeats already left out
+    points: list[tuple[int, dict[str, ParamValue]]]  # (point index, params); repeats left out
     inherited_from: int | None
 
 
@@ -214,8 +217,8 @@ def latest_attempts(records: list[TrialRecord]) -> dict[tuple[int, int], TrialRe
     return latest
 
 
-def same_params(a: dict[str, float], b: dict[str, float]) -> bool:
-    return a.keys() == b.keys() and all(math.isclose(a[k], b[k], rel_tol=1e-9) for k in a)
+def same_params(a: dict[str, ParamValue], b: dict[str, ParamValue]) -> bool:
+    return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
 
 
 def progress(plan: Plan, records: list[TrialRecord]) -> Enqueue | Wait | Claim | Done:

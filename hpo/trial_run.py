@@ -34,6 +34,7 @@ from spacehpo.hpo.record import (
     resume_of,
 )
 from spacehpo.hpo.recovery import requeue
+from spacehpo.hpo.space import ParamValue, show_value
 from spacehpo.hpo.study import StudySpec
 from spacehpo.hpo.trainable import Trainable, TrialContext, TrialResult
 from spacehpo.hpo.trial_writer import TrialWriter
@@ -109,7 +110,7 @@ class TrialRun:
         except OSError as err:  # the trial's outcome is recorded already; only the picture is lost
             self.env.log(f"trial {self.trial.number}: results.png not written ({err})")
 
-    def start(self) -> dict[str, float]:
+    def start(self) -> dict[str, ParamValue]:
         params = suggest_all(self.trial, self.spec)
         self.writer.worker(self.env.name)
         frozen = self.env.study._storage.get_trial(self.trial._trial_id)
@@ -123,7 +124,7 @@ class TrialRun:
             ):
                 self._replay(resume.curves, resume.checkpoint.epoch)
         stage = self.position.label if self.position else "-"
-        shown = ", ".join(f"{k}={v:g}" for k, v in params.items())
+        shown = ", ".join(f"{k}={show_value(v)}" for k, v in params.items())
         self.env.log(f"trial {self.trial.number} (stage {stage}) started: {shown}")
         return params
 

@@ -23,6 +23,7 @@ def score(params: dict[str, float]) -> tuple[float, float]:
         - 0.05 * abs(params["sigma"] - 0.7)
         - 0.004 * abs(params["k"] - 6)
         - 0.003 * abs(params["box_weight"] - 8)
+        + 0.05 * (params.get("flavour") == "b")  # a categorical parameter, where a plan has one
     )
     return round(s, 6), round(0.9 - 0.01 * abs(params["k"] - 8), 6)
 

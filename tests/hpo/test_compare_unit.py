@@ -15,8 +15,9 @@ from optuna.trial import FrozenTrial, TrialState, create_trial
 from spacehpo.hpo.compare import Comparison, check_comparable, compare, cost_of, rank_in
 from spacehpo.hpo.compare_html import stage_winner_rows
 from spacehpo.hpo.errors import HpoError
-from spacehpo.hpo.plans import DEFAULT_SPACE, Plan, Range, full_plan, staged_plan
+from spacehpo.hpo.plans import DEFAULT_SPACE, Plan, full_plan, staged_plan
 from spacehpo.hpo.record import BEST_METRICS, EPOCHS_RUN, Curves, Position
+from spacehpo.hpo.space import Range
 from spacehpo.hpo.study import StudySpec, TpeExtension
 from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC
 
