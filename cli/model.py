@@ -7,7 +7,7 @@ import csv
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from spacehpo.cli.flags import add_train_flags, train_config_from_args
 from spacehpo.cli.tables import table
@@ -18,7 +18,7 @@ from spacehpo.model.run_files import BEST_CHECKPOINT, LAST_CHECKPOINT
 
 if TYPE_CHECKING:
     from spacehpo.data.cache import CachedSplit
-    from spacehpo.model.infer import Predictions
+    from spacehpo.model.predictions import Predictions
     from spacehpo.model.train import EpochReport
 
 METRICS = (CLASS_ACC, CENTRE_ACC, IOU, SPARK_SCORE)
@@ -66,18 +66,36 @@ def run_train(cfg: TrainConfig, data_root: Path, out: Path) -> None:
 
 
 def run_evaluate(checkpoint: Path, data_root: Path, split: str, out: Path, device: str) -> None:
-    from spacehpo.model.infer import evaluate_dataset, load_model
     from spacehpo.model.pictures import confusion_png
 
-    lm = load_model(checkpoint, device)
-    metrics, preds, cached = evaluate_dataset(lm, data_root, split)
+    class_names, metrics, preds, cached = _evaluation(checkpoint, data_root, split, device)
     out.mkdir(parents=True, exist_ok=True)
-    confusion_png(metrics["confusion"], lm.class_names, out / "confusion.png", title=f"{split}:")
-    _write_predictions(out / "predictions.csv", cached, preds, lm.class_names)
+    confusion_png(metrics["confusion"], class_names, out / "confusion.png", title=f"{split}:")
+    _write_predictions(out / "predictions.csv", cached, preds, class_names)
     print(table([[k, f"{metrics[k]:.4f}"] for k in METRICS], ["metric", split]))
     print(
         f"\n{len(cached)} images; confusion matrix {out / 'confusion.png'}; per-image {out / 'predictions.csv'}"
     )
+
+
+def _evaluation(
+    checkpoint: Path, data_root: Path, split: str, device: str
+) -> tuple[tuple[str, ...], dict[str, Any], Predictions, CachedSplit]:
+    """The suffix decides, as in `predictions`: an exported .onnx is evaluated on onnxruntime."""
+    if checkpoint.suffix.lower() == ".onnx":
+        from spacehpo.data.cache import open_split
+        from spacehpo.model.infer import split_metrics
+        from spacehpo.model.onnx_predict import load_onnx, predict_onnx_arrays
+
+        model = load_onnx(checkpoint, device)
+        cached = open_split(data_root, split, model.image_size)
+        preds = predict_onnx_arrays(model, cached.images)
+        metrics = split_metrics(preds, cached.labels, model.image_size, len(model.class_names))
+        return model.class_names, metrics, preds, cached
+    from spacehpo.model.infer import evaluate_dataset, load_model
+
+    lm = load_model(checkpoint, device)
+    return lm.class_names, *evaluate_dataset(lm, data_root, split)
 
 
 def _write_predictions(
@@ -122,17 +140,31 @@ def _write_predictions(
             )
 
 
+def predictions(
+    checkpoint: Path, paths: list[Path], device: str
+) -> tuple[tuple[str, ...], Predictions]:
+    """The suffix decides: an exported .onnx runs on onnxruntime, anything else is a checkpoint."""
+    if checkpoint.suffix.lower() == ".onnx":
+        from spacehpo.model.onnx_predict import load_onnx, predict_onnx
+
+        onnx_model = load_onnx(checkpoint, device)
+        return onnx_model.class_names, predict_onnx(onnx_model, paths)
+    from spacehpo.model.infer import load_model, predict_files
+
+    lm = load_model(checkpoint, device)
+    return lm.class_names, predict_files(lm, paths)
+
+
 def run_predict(
     checkpoint: Path, images: Path, out: Path, labels: Path | None, device: str
 ) -> None:
     from PIL import Image
     from spacehpo.data.spark import bbox_to_yolo, image_sizes, read_labels
-    from spacehpo.model.infer import image_paths, load_model, predict_files, write_submission
     from spacehpo.model.pictures import overlay
+    from spacehpo.model.predictions import image_paths, write_submission
 
-    lm = load_model(checkpoint, device)
     paths = image_paths(images)
-    preds = predict_files(lm, paths)
+    class_names, preds = predictions(checkpoint, paths, device)
     widths, heights = image_sizes(paths)
     sizes = [(int(w), int(h)) for w, h in zip(widths, heights, strict=True)]
     truth = {}
@@ -144,13 +176,13 @@ def run_predict(
                 i = by_stem[p.stem]
                 truth[p.stem] = (
                     bbox_to_yolo(spark.bboxes[i : i + 1], w, h)[0],
-                    lm.class_names[spark.classes[i]],
+                    class_names[spark.classes[i]],
                 )
     (out / "overlays").mkdir(parents=True, exist_ok=True)
-    write_submission(out / "submission.csv", [p.name for p in paths], preds, sizes, lm.class_names)
+    write_submission(out / "submission.csv", [p.name for p in paths], preds, sizes, class_names)
     rows = []
     for i, path in enumerate(paths):
-        name = lm.class_names[int(preds.classes[i])]
+        name = class_names[int(preds.classes[i])]
         gt_box, gt_name = truth.get(path.stem, (None, ""))
         img = overlay(
             Image.open(path),
@@ -184,6 +216,13 @@ def _predict(args: argparse.Namespace) -> None:
     run_predict(args.checkpoint, args.images, args.out, args.labels, args.device)
 
 
+def _export_model(args: argparse.Namespace) -> None:
+    from spacehpo.model.deploy import export_checkpoint
+
+    export_checkpoint(args.checkpoint, args.out, args.format)
+    print(f"exported {args.checkpoint} as {args.format} to {args.out}")
+
+
 def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("train", help="train the detector once")
     p.add_argument("--data", type=Path, required=True, help="YOLO dataset folder")
@@ -194,7 +233,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "evaluate", help="metrics, confusion matrix and per-image CSV of a checkpoint"
     )
     p.add_argument(
-        "--checkpoint", type=Path, required=True, help="best.pt, last.pt or an exported model.pt"
+        "--checkpoint",
+        type=Path,
+        required=True,
+        help="best.pt, last.pt, an exported model.pt, or a model.onnx (run with onnxruntime)",
     )
     p.add_argument("--data", type=Path, required=True, help="YOLO dataset folder")
     p.add_argument("--split", default="val", choices=["train", "val"], help="split to evaluate")
@@ -203,10 +245,20 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_evaluate)
     p = sub.add_parser("predict", help="SPARK submission CSV and overlay pictures for images")
     p.add_argument(
-        "--checkpoint", type=Path, required=True, help="best.pt, last.pt or an exported model.pt"
+        "--checkpoint",
+        type=Path,
+        required=True,
+        help="best.pt, last.pt, an exported model.pt, or a model.onnx (run with onnxruntime)",
     )
     p.add_argument("--images", type=Path, required=True, help="an image or a folder of images")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--labels", type=Path, help="SPARK labels CSV: also draw the true boxes")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.set_defaults(func=_predict)
+    p = sub.add_parser(
+        "export-model", help="one run's checkpoint as ONNX or TorchScript, decoding included"
+    )
+    p.add_argument("--checkpoint", type=Path, required=True, help="best.pt, last.pt or model.pt")
+    p.add_argument("--format", default="onnx", help="onnx (default) or torchscript")
+    p.add_argument("--out", type=Path, required=True, help="output file (model.onnx, model.ts)")
+    p.set_defaults(func=_export_model)

@@ -27,17 +27,21 @@ from spacehpo.storage.urls import password_of
 
 def _export(args: argparse.Namespace) -> None:
     from spacehpo.hpo.export import export_trial
+    from spacehpo.model.deploy import FILES, ONNX, PT, check_format
 
+    check_format(args.format)  # before the storage: a typo costs nothing
     with open_storage(args.storage) as handle:
         study, spec = load(handle, args.name)
-        trial = export_trial(study, spec, args.trial, args.out, args.artifacts)
+        trial = export_trial(study, spec, args.trial, args.out, args.artifacts, args.format)
     class_acc = best_metrics_of(trial).get(CLASS_ACC, float("nan"))
+    files = [FILES[PT]] + ([FILES[args.format]] if args.format != PT else []) + ["config.json"]
     pictures = ", pictures" if (args.out / "confusion.png").exists() else ""
     print(
         f"exported trial {trial.number} of {args.name!r} (class_acc {class_acc:.4f}) to "
-        f"{args.out}: model.pt, config.json{pictures}"
+        f"{args.out}: {', '.join(files)}{pictures}"
     )
-    print(f"  spacehpo predict --checkpoint {args.out / 'model.pt'} --images IMAGES --out OUT")
+    runnable = FILES[ONNX] if args.format == ONNX else FILES[PT]  # what predict reads
+    print(f"  spacehpo predict --checkpoint {args.out / runnable} --images IMAGES --out OUT")
 
 
 def dashboard_options_from_args(args: argparse.Namespace) -> DashboardOptions:
@@ -97,6 +101,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trial", type=int, help="trial number (default: the best trial)")
     p.add_argument("--out", type=Path, required=True, help="new output folder")
     p.add_argument("--artifacts", help="this host's path to the study's artifact store")
+    p.add_argument(
+        "--format",
+        default="pt",
+        help="pt (default: model.pt, config.json, pictures), onnx (adds model.onnx) or "
+        "torchscript (adds model.ts)",
+    )
     storage_flag(p)
     p.set_defaults(func=_export)
     p = sub.add_parser("dashboard", help="serve optuna-dashboard with the studies' artifacts")

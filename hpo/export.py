@@ -1,5 +1,6 @@
 """`spacehpo export`: a trial's best weights, its settings and pictures, as a folder any host can
-use with `spacehpo predict` and `spacehpo evaluate`."""
+use with `spacehpo predict` and `spacehpo evaluate`; with `--format onnx` or `torchscript`, also
+the deployable model (see `model.deploy`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import platform
 import time
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
@@ -18,6 +20,9 @@ from spacehpo.hpo.record import artifacts_of, best_metrics_of, position_of, reco
 from spacehpo.hpo.study import StudySpec
 from spacehpo.hpo.trainable import DATA
 from spacehpo.model.checkpoint import load_checkpoint
+from spacehpo.model.deploy import EXPORTERS, FILES, ONNX, OPSET, PT, check_format
+from spacehpo.model.infer import load_model
+from spacehpo.model.onnx_predict import INPUT, OUTPUTS
 from spacehpo.storage.artifacts import get_file, open_artifact_store
 
 PICTURES = ("confusion", "overlays")
@@ -46,8 +51,11 @@ def export_trial(
     number: int | None,
     out: Path,
     store_path: str | None = None,
+    fmt: str = PT,
 ) -> FrozenTrial:
-    """`store_path`: this host's path to the study's artifact store, if it differs."""
+    """`store_path`: this host's path to the study's artifact store, if it differs. `model.pt`
+    is always written, so `evaluate` and `predict` work on the folder whatever `fmt` adds."""
+    check_format(fmt)
     trial = choose_trial(study, number)
     artifacts = artifacts_of(trial)
     if "model" not in artifacts:
@@ -57,28 +65,45 @@ def export_trial(
     location = store_path or spec.artifacts
     store = open_artifact_store(location)
     with staged_dir(out) as tmp:
-        if not get_file(store, artifacts["model"], tmp / "model.pt"):
+        if not get_file(store, artifacts["model"], tmp / FILES[PT]):
             raise HpoError(
                 f"trial {trial.number}: model artifact {artifacts['model']} is missing from {location}"
             )
-        weights = load_checkpoint(tmp / "model.pt", required=("model", "class_names", "image_size"))
+        weights = load_checkpoint(tmp / FILES[PT], required=("model", "class_names", "image_size"))
         for name in PICTURES:
             if name in artifacts:
                 get_file(store, artifacts[name], tmp / f"{name}.png")
-        config = {
-            "study": study.study_name,
-            "trial": trial.number,
-            "params": trial.params,
-            "metrics": best_metrics_of(trial),
-            "best_epoch": weights.get("epoch"),
-            "stage": position.stage_name if (position := position_of(trial)) else None,
-            "dataset": {"path": spec.settings.get(DATA), "fingerprint": spec.fingerprint},
-            "class_names": weights["class_names"],
-            "image_size": weights["image_size"],
-            "training": weights.get("config", {}),
-            "versions": {p: version(p) for p in ("torch", "torchvision", "optuna", "spacehpo")}
-            | {"python": platform.python_version()},
-            "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        }
+        if fmt != PT:
+            EXPORTERS[fmt](load_model(tmp / FILES[PT]), tmp / FILES[fmt])
+        config = _config(study, spec, trial, weights) | {"deploy": deploy_info(fmt)}
         (tmp / "config.json").write_text(json.dumps(config, indent=2))
     return trial
+
+
+def deploy_info(fmt: str) -> dict[str, Any]:
+    """What a deployment needs to know about the file it was given, beside it in config.json."""
+    info: dict[str, Any] = {"format": fmt, "file": FILES[fmt]}
+    if fmt == PT:
+        return info
+    info |= {"input": f"{INPUT}: uint8 (batch, image_size, image_size, 3) RGB", "outputs": OUTPUTS}
+    return info | ({"opset": OPSET} if fmt == ONNX else {})
+
+
+def _config(
+    study: optuna.Study, spec: StudySpec, trial: FrozenTrial, weights: dict[str, Any]
+) -> dict[str, Any]:
+    return {
+        "study": study.study_name,
+        "trial": trial.number,
+        "params": trial.params,
+        "metrics": best_metrics_of(trial),
+        "best_epoch": weights.get("epoch"),
+        "stage": position.stage_name if (position := position_of(trial)) else None,
+        "dataset": {"path": spec.settings.get(DATA), "fingerprint": spec.fingerprint},
+        "class_names": weights["class_names"],
+        "image_size": weights["image_size"],
+        "training": weights.get("config", {}),
+        "versions": {p: version(p) for p in ("torch", "torchvision", "optuna", "spacehpo")}
+        | {"python": platform.python_version()},
+        "exported_at": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+    }

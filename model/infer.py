@@ -1,9 +1,9 @@
-"""Inference: load a checkpoint, predict batches of images, evaluate a split, write the SPARK
-submission CSV. Every path goes through `predict_batches`, hence through the one `decode`."""
+"""Inference: load a checkpoint, predict batches of images, evaluate a split. Every path goes
+through `predict_batches`, hence through the one `decode`; the submission CSV and the image list
+are in `predictions`, which an exported .onnx shares without torch."""
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,13 +13,12 @@ import numpy as np
 import torch
 from spacehpo.data.cache import decode as decode_image
 from spacehpo.data.cache import open_split
-from spacehpo.data.spark import yolo_to_bbox
-from spacehpo.data.yolo import IMAGE_SUFFIXES
 from spacehpo.model.checkpoint import load_checkpoint
 from spacehpo.model.decode import decode
 from spacehpo.model.errors import ModelError
 from spacehpo.model.metrics import detection_metrics
 from spacehpo.model.network import Detector, Normaliser
+from spacehpo.model.predictions import Predictions
 from spacehpo.model.targets import gt_cells
 
 
@@ -29,17 +28,6 @@ class LoadedModel:
     class_names: tuple[str, ...]
     image_size: int
     device: torch.device
-
-
-@dataclass(frozen=True)
-class Predictions:
-    """Decoded predictions for N images, as numpy arrays."""
-
-    cells: np.ndarray  # (N, 2)
-    classes: np.ndarray  # (N,)
-    confidence: np.ndarray  # (N,)
-    boxes: np.ndarray  # (N, 4) normalised [cx, cy, w, h]
-    heatmaps: np.ndarray  # (N, G, G) centre probabilities
 
 
 def load_model(path: Path, device: str = "cpu") -> LoadedModel:
@@ -111,17 +99,6 @@ def evaluate_dataset(
     return split_metrics(preds, cached.labels, lm.image_size, len(lm.class_names)), preds, cached
 
 
-def image_paths(images: Path) -> list[Path]:
-    if images.is_file():
-        return [images]
-    if not images.is_dir():
-        raise ModelError(f"{images}: no such image or folder")
-    paths = sorted(p for p in images.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-    if not paths:
-        raise ModelError(f"{images}: no .png/.jpg images")
-    return paths
-
-
 def predict_files(lm: LoadedModel, paths: list[Path], batch_size: int = 16) -> Predictions:
     """Decode and resize each file exactly as the cache does, so training and inference agree."""
     chunks = []
@@ -133,19 +110,3 @@ def predict_files(lm: LoadedModel, paths: list[Path], batch_size: int = 16) -> P
     return Predictions(
         *(np.concatenate([getattr(c, f) for c in chunks]) for f in Predictions.__dataclass_fields__)
     )
-
-
-def write_submission(
-    path: Path,
-    names: list[str],
-    preds: Predictions,
-    sizes: list[tuple[int, int]],
-    class_names: tuple[str, ...],
-) -> None:
-    """SPARK submission: `filename,class,bbox` with `[R_min, C_min, R_max, C_max]` in original pixels."""
-    with path.open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["filename", "class", "bbox"])
-        for name, cls, box, (w, h) in zip(names, preds.classes, preds.boxes, sizes, strict=True):
-            r0, c0, r1, c1 = yolo_to_bbox(box, w, h).tolist()
-            writer.writerow([name, class_names[int(cls)], f"[{r0}, {c0}, {r1}, {c1}]"])

@@ -4,6 +4,7 @@ The study lives on a real PostgreSQL under a password-protected role, and the pa
 not leak into any output, attribute, artifact or dashboard page.
 """
 
+import csv
 import json
 import signal
 import socket
@@ -127,6 +128,34 @@ def test_export_then_predict_and_evaluate(
     assert (
         r.returncode == 0 and f"{config['metrics']['class_acc']:.4f}" in r.stdout
     )  # same weights, same metric
+
+
+def test_export_onnx_then_predict_and_evaluate_with_it(
+    detector_study: dict, tiny_dataset: Path, tmp_path: Path
+) -> None:
+    """The deployable file answers as the checkpoint beside it does, through the same commands."""
+    out = tmp_path / "best"
+    r = run_cli(
+        "export", "det", "--storage", detector_study["url"], "--out", str(out), "--format", "onnx"
+    )
+    assert r.returncode == 0, r.stderr
+    assert "model.pt, model.onnx, config.json" in r.stdout and "model.onnx --images" in r.stdout
+    config = json.loads((out / "config.json").read_text())
+    assert config["deploy"]["file"] == "model.onnx" and config["deploy"]["opset"] == 17
+    image = str(SPARK_SAMPLE / "train" / "img050002.png")
+    rows = []
+    for model in ("model.pt", "model.onnx"):
+        args = ["--checkpoint", str(out / model), "--images", image, "--out", str(tmp_path / model)]
+        r = run_cli("predict", *args)
+        assert r.returncode == 0, r.stderr
+        with (tmp_path / model / "submission.csv").open() as f:
+            rows.append(list(csv.reader(f))[1])
+    assert rows[0][:2] == rows[1][:2]  # file and class
+    pt_box, onnx_box = (json.loads(r[2]) for r in rows)
+    assert max(abs(a - b) for a, b in zip(pt_box, onnx_box, strict=True)) <= 1  # pixels
+    args = ["--checkpoint", str(out / "model.onnx"), "--data", str(tiny_dataset)]
+    r = run_cli("evaluate", *args, "--out", str(tmp_path / "e"))
+    assert r.returncode == 0 and f"{config['metrics']['class_acc']:.4f}" in r.stdout, r.stderr
 
 
 def test_export_refuses_unfinished_trials(detector_study: dict, tmp_path: Path) -> None:
