@@ -31,7 +31,7 @@ test-fast: $(STAMP) services
 	$(PY) -m pytest -m "not slow" -q
 
 bench: $(STAMP)
-	$(PY) -m bench.data && $(PY) -m bench.train && $(PY) -m bench.coordination && $(PY) -m bench.search && $(PY) -m bench.curves
+	$(PY) -m bench.data && $(PY) -m bench.train && $(PY) -m bench.coordination && $(PY) -m bench.search && $(PY) -m bench.curves && $(PY) -m bench.backbones
 
 # On a CUDA host: the CUDA tests (bf16, fused AdamW, compile, resident data, two workers on one
 # GPU, one per GPU) and the steady-state training benchmark, as one table.

@@ -6,6 +6,7 @@ import argparse
 import json
 
 from spacehpo.hpo.errors import HpoError
+from spacehpo.model.backbones import BACKBONE_NAMES
 from spacehpo.model.config import TrainConfig
 from spacehpo.storage.backends import STORAGE_ENV
 
@@ -23,6 +24,7 @@ TRAIN_FLAG_HELP = {
     "device": "cpu, cuda or cuda:N",
     "schedule": "constant or cosine",
     "warmup_epochs": "linear warmup length for the cosine schedule",
+    "backbone": f"torchvision network under the heads: {', '.join(BACKBONE_NAMES)}",
     "pretrained": "none, imagenet (torchvision weights) or a state dict file",
     "num_threads": "torch CPU threads (0: default)",
 }

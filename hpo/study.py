@@ -19,7 +19,7 @@ from spacehpo.hpo.plans import Plan
 from spacehpo.hpo.pruning import build_pruner
 from spacehpo.hpo.store_marker import mark_store
 from spacehpo.hpo.trainable import DATA, DETECTOR
-from spacehpo.model.config import RUN_SETTINGS, TrainConfig
+from spacehpo.model.config import RUN_SETTINGS, TrainConfig, saved_setting
 from spacehpo.model.metrics import CLASS_ACC
 from spacehpo.storage.artifacts import open_artifact_store
 from spacehpo.storage.backends import StorageHandle
@@ -70,8 +70,10 @@ class StudySpec:
         return TrainConfig().with_params({k: v for k, v in self.settings.items() if k != DATA})
 
     def training_settings(self) -> dict[str, Any]:
-        """What must match for two studies to be the same experiment (the path may differ)."""
-        return {k: v for k, v in self.settings.items() if k != DATA}
+        """What must match for two studies to be the same experiment (the path may differ). A
+        run setting a study predates (backbone...) counts as its default, which it ran with."""
+        given = {k: v for k, v in self.settings.items() if k != DATA}
+        return {**{k: saved_setting(given, k) for k in RUN_SETTINGS}, **given}
 
     @property
     def epochs(self) -> int:

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from spacehpo.model.backbones import BACKBONE_NAMES, DEFAULT_BACKBONE, backbone_choices
 from spacehpo.model.errors import ModelError
 
 # The hyperparameters the HPO tunes, and the run settings a study fixes for all its trials.
@@ -19,6 +20,7 @@ RUN_SETTINGS = (
     "seed",
     "schedule",
     "warmup_epochs",
+    "backbone",
     "pretrained",
     "amp",
     "compile",
@@ -47,6 +49,7 @@ class TrainConfig:
     amp: bool | None = None  # None: bf16 autocast on CUDA, off on CPU (no gain without AVX-512)
     schedule: str = "constant"  # the report's; "cosine" adds warmup + cosine decay
     warmup_epochs: float = 0.0
+    backbone: str = DEFAULT_BACKBONE  # a torchvision network, see model/backbones.py
     pretrained: str = "none"  # "none", "imagenet" or a path to a state dict
     channels_last: bool = True  # measured faster on CPU and on tensor cores
     compile: bool = False  # torch.compile the model (CUDA); off by default: compile time
@@ -86,6 +89,7 @@ class TrainConfig:
                 "warmup applies to the cosine schedule only (--schedule cosine)",
             ),
             ("num_threads", self.num_threads >= 0, "must be >= 0 (0: torch's default)"),
+            ("backbone", self.backbone in BACKBONE_NAMES, backbone_choices()),
             ("pretrained", bool(self.pretrained), "use none, imagenet or a state dict file"),
             ("amp", self.amp in (None, True, False), "use true, false or null (auto)"),
             ("compile", self.compile in (True, False), "use true or false"),
@@ -121,6 +125,12 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def saved_setting(saved: dict[str, Any], name: str) -> Any:
+    """A setting as a checkpoint's config recorded it; a checkpoint older than the setting ran
+    as its default does (every setting's default keeps the earlier behaviour: resnet18...)."""
+    return saved.get(name, getattr(TrainConfig(), name))
 
 
 def _cast(name: str, value: Any, kind: type) -> Any:

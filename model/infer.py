@@ -14,6 +14,7 @@ import torch
 from spacehpo.data.cache import decode as decode_image
 from spacehpo.data.cache import open_split
 from spacehpo.model.checkpoint import load_checkpoint
+from spacehpo.model.config import saved_setting
 from spacehpo.model.decode import decode
 from spacehpo.model.errors import ModelError
 from spacehpo.model.metrics import detection_metrics
@@ -33,12 +34,13 @@ class LoadedModel:
 def load_model(path: Path, device: str = "cpu") -> LoadedModel:
     """From `best.pt`, `last.pt` or an exported `model.pt`: all carry weights, names and size."""
     state = load_checkpoint(path, required=("model", "class_names", "image_size"))
-    model = Detector(len(state["class_names"]))
+    backbone = saved_setting(state.get("config", {}), "backbone")
+    model = Detector(len(state["class_names"]), backbone)
     try:
         model.load_state_dict(state["model"])
     except RuntimeError as err:
         raise ModelError(
-            f"{path}: weights do not fit the detector ({str(err).splitlines()[0]})"
+            f"{path}: weights do not fit the {backbone} detector ({str(err).splitlines()[0]})"
         ) from None
     dev = torch.device(device)
     return LoadedModel(

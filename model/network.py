@@ -1,15 +1,17 @@
-"""The detector: ResNet18 trunk, then three 1x1 conv heads on its stride-32 feature map.
+"""The detector: a torchvision trunk (ResNet18 by default, see `backbones.py`), then three 1x1
+conv heads on its stride-32 feature map.
 
 Read top to bottom: trunk -> heads -> output; then how weights get in (random, ImageNet, file).
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from pathlib import Path
 from typing import NamedTuple
 
 import torch
-import torchvision
+from spacehpo.model.backbones import DEFAULT_BACKBONE, get_backbone
 from spacehpo.model.errors import ModelError, WeightsMissing
 from torch import nn
 
@@ -23,28 +25,26 @@ class DetectorOutput(NamedTuple):
     box: torch.Tensor  # (B, 4, G, G) normalised [cx, cy, w, h] per cell, in (0, 1)
 
 
-class Trunk(nn.Module):
-    """torchvision's ResNet18 up to layer4, with its parameter names, so ImageNet state dicts
-    load unchanged."""
+class Trunk(nn.Sequential):
+    """A torchvision classifier up to its stride-32 map, with its parameter names (trunk.conv1...,
+    trunk.features...), so ImageNet state dicts load unchanged and older checkpoints still fit.
+    A Sequential, so TorchScript and torch.compile see a plain chain."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        r = torchvision.models.resnet18(weights=None)
-        self.conv1, self.bn1, self.relu, self.maxpool = r.conv1, r.bn1, r.relu, r.maxpool
-        self.layer1, self.layer2, self.layer3, self.layer4 = r.layer1, r.layer2, r.layer3, r.layer4
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        return self.layer4(self.layer3(self.layer2(self.layer1(x))))
+    def __init__(self, name: str = DEFAULT_BACKBONE) -> None:
+        spec = get_backbone(name)
+        model = spec.classification_model()
+        super().__init__(OrderedDict((child, getattr(model, child)) for child in spec.trunk))
 
 
 class Detector(nn.Module):
-    def __init__(self, num_classes: int = 11) -> None:
+    def __init__(self, num_classes: int = 11, backbone: str = DEFAULT_BACKBONE) -> None:
         super().__init__()
-        self.trunk = Trunk()
-        self.centre_head = nn.Conv2d(512, 1, kernel_size=1)
-        self.class_head = nn.Conv2d(512, num_classes, kernel_size=1)
-        self.box_head = nn.Conv2d(512, 4, kernel_size=1)
+        channels = get_backbone(backbone).channels
+        self.backbone = backbone  # a name, not a weight: checkpoints carry it in their config
+        self.trunk = Trunk(backbone)
+        self.centre_head = nn.Conv2d(channels, 1, kernel_size=1)
+        self.class_head = nn.Conv2d(channels, num_classes, kernel_size=1)
+        self.box_head = nn.Conv2d(channels, 4, kernel_size=1)
 
     def forward(self, images: torch.Tensor) -> DetectorOutput:
         features = self.trunk(images)
@@ -75,24 +75,41 @@ class Normaliser:
         return ((x - self.mean) / self.std).contiguous(memory_format=torch.channels_last)
 
 
-def build_detector(num_classes: int, pretrained: str = "none") -> Detector:
-    model = Detector(num_classes)
+def build_detector(
+    num_classes: int, pretrained: str = "none", backbone: str = DEFAULT_BACKBONE
+) -> Detector:
+    model = Detector(num_classes, backbone)
     if pretrained == "imagenet":
-        model.trunk.load_state_dict(_trunk_keys(_imagenet_state_dict()))
+        _load_trunk(model, _imagenet_state_dict(backbone), f"ImageNet {backbone}")
     elif pretrained != "none":
-        model.trunk.load_state_dict(_trunk_keys(_state_dict_from_file(Path(pretrained))))
+        _load_trunk(model, _state_dict_from_file(Path(pretrained)), pretrained)
     return model
 
 
-def _trunk_keys(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """Accept a torchvision ResNet18 state dict (fc dropped) or a detector's (trunk taken)."""
+def _load_trunk(model: Detector, state: dict[str, torch.Tensor], source: str) -> None:
+    """Accept a torchvision classifier's state dict (its head dropped) or a detector's (trunk
+    taken); weights of another architecture are named in one line instead of torch's list."""
     if any(k.startswith("trunk.") for k in state):
-        return {k.removeprefix("trunk."): v for k, v in state.items() if k.startswith("trunk.")}
-    return {k: v for k, v in state.items() if not k.startswith("fc.")}
+        state = {k.removeprefix("trunk."): v for k, v in state.items() if k.startswith("trunk.")}
+    else:
+        head = get_backbone(model.backbone).classifier
+        state = {k: v for k, v in state.items() if not k.startswith(head)}
+    expected = model.trunk.state_dict()
+    missing = [k for k in expected if k not in state]
+    unexpected = [k for k in state if k not in expected]
+    reshaped = [k for k in expected if k in state and state[k].shape != expected[k].shape]
+    if missing or unexpected or reshaped:
+        first = (missing or unexpected or reshaped)[0]
+        raise ModelError(
+            f"{source}: not {model.backbone} weights ({len(missing)} missing, {len(unexpected)} "
+            f"unexpected, {len(reshaped)} of another shape, e.g. {first}); "
+            "pass the --backbone the file was made for"
+        )
+    model.trunk.load_state_dict(state)
 
 
-def _imagenet_state_dict() -> dict[str, torch.Tensor]:
-    weights = torchvision.models.ResNet18_Weights.IMAGENET1K_V1
+def _imagenet_state_dict(backbone: str) -> dict[str, torch.Tensor]:
+    weights = get_backbone(backbone).imagenet_weights()
     try:
         return weights.get_state_dict(progress=True)  # torch hub cache first, else download
     except OSError as err:  # URLError and socket errors when the machine is offline

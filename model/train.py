@@ -19,7 +19,7 @@ from spacehpo.data.cache import CachedSplit, open_split
 from spacehpo.data.yolo import read_names
 from spacehpo.model.batches import DeviceData, ImageSource, device_labels
 from spacehpo.model.checkpoint import load_checkpoint, save_checkpoint
-from spacehpo.model.config import RESULT_FIELDS, TrainConfig
+from spacehpo.model.config import RESULT_FIELDS, TrainConfig, saved_setting
 from spacehpo.model.errors import ModelError
 from spacehpo.model.infer import Predictions, predict_batches, split_metrics
 from spacehpo.model.loss import detector_loss
@@ -93,7 +93,7 @@ def _start(cfg: TrainConfig, data: TrainData, out_dir: Path) -> tuple[Run, list[
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed input size: pick the fastest kernels once
     torch.manual_seed(cfg.seed)
-    model = build_detector(len(data.class_names), cfg.pretrained).to(
+    model = build_detector(len(data.class_names), cfg.pretrained, cfg.backbone).to(
         device, memory_format=torch.channels_last
     )
     # fused AdamW on CPU as on CUDA: one code path, so the CPU tests run the GPU's branch
@@ -222,7 +222,7 @@ def _resume(
     if not path.exists():
         return []
     state = load_checkpoint(path, required=("model", "optimizer", "scheduler", "config", "history"))
-    changed = [f for f in RESULT_FIELDS if state["config"].get(f) != getattr(cfg, f)]
+    changed = [f for f in RESULT_FIELDS if saved_setting(state["config"], f) != getattr(cfg, f)]
     if changed:
         raise ModelError(
             f"{path}: holds a run with other settings ({', '.join(changed)}); use a new --out"

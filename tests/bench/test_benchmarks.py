@@ -36,6 +36,16 @@ CASES = {
         "--trainable",
         "tests.hpo.fakes:scored",
     ],
+    "backbones": [
+        "--batch",
+        "2",
+        "--steps",
+        "1",
+        "--size",
+        "64",
+        "--backbones",
+        "resnet18,efficientnet_b0",
+    ],
     "scale": [
         *("--images", "40", "--size", "48", "--cache-size", "64", "--workers", "2"),
         *("--epochs", "1", "--batches", "1"),

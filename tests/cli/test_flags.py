@@ -1,5 +1,6 @@
 """Flags become configuration in one place each; nothing a user typed is dropped."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,22 @@ def test_study_create_keeps_amp_and_compile(tiny_dataset: Path, tmp_path: Path) 
     spec = study_spec_from_args(args)
     assert spec.settings["amp"] is False and spec.settings["compile"] is True
     assert spec.train_config().compile is True
+
+
+def test_backbone_reaches_train_and_study_create(tiny_dataset: Path, tmp_path: Path) -> None:
+    args = build_parser().parse_args(
+        ["train", "--data", "d", "--out", "o", "--backbone", "resnet50"]
+    )
+    assert train_config_from_args(args).backbone == "resnet50"
+    args = build_parser().parse_args(
+        ["study", "create", "s", "--data", str(tiny_dataset), "--image-size", "64",
+         "--backbone", "convnext_tiny", "--artifacts", str(tmp_path / "a")]
+    )  # fmt: skip
+    spec = study_spec_from_args(args)
+    assert spec.settings["backbone"] == "convnext_tiny"
+    assert spec.train_config().backbone == "convnext_tiny"
+    older = {k: v for k, v in spec.settings.items() if k != "backbone"}  # from before backbones
+    assert replace(spec, settings=older).training_settings()["backbone"] == "resnet18"
 
 
 def test_worker_flags_become_a_worker_config() -> None:

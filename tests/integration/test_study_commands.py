@@ -20,6 +20,7 @@ BAD = [
     (["--schedule", "cosine", "--epochs", "3", "--warmup-epochs", "3"], "warmup_epochs = 3.0"),
     (["--max-retries", "-1"], "--max-retries -1"),
     (["--amp", "--set", "amp=7"], "amp = 7"),
+    (["--backbone", "vgg"], "backbone = 'vgg': use resnet18, resnet34"),
 ]
 
 

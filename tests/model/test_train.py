@@ -104,8 +104,15 @@ def test_pretrained_from_a_local_file_and_from_the_imagenet_cache(
     assert torch.equal(from_cache.trunk.layer4[1].conv2.weight, reference["layer4.1.conv2.weight"])
 
 
+@pytest.mark.parametrize(
+    ("backbone", "file"),
+    [
+        ("resnet18", "resnet18-f37072fd.pth"),
+        ("efficientnet_b0", "efficientnet_b0_rwightman-7f5810bc.pth"),
+    ],
+)
 def test_imagenet_offline_and_not_cached_says_where_to_put_the_file(
-    tiny_dataset: Path, tmp_path: Path
+    backbone: str, file: str, tiny_dataset: Path, tmp_path: Path
 ) -> None:
     env = {
         "TORCH_HOME": str(tmp_path / "empty"),
@@ -122,9 +129,11 @@ def test_imagenet_offline_and_not_cached_says_where_to_put_the_file(
         "64",
         "--pretrained",
         "imagenet",
+        "--backbone",
+        backbone,
         env=env,
     )
-    assert_one_line_error(result, "resnet18-f37072fd.pth", str(tmp_path / "empty"))
+    assert_one_line_error(result, file, str(tmp_path / "empty"))
 
 
 @pytest.mark.slow
