@@ -25,6 +25,12 @@ TRAIN_FLAG_HELP = {
     "schedule": "constant or cosine",
     "warmup_epochs": "linear warmup length for the cosine schedule",
     "backbone": f"torchvision network under the heads: {', '.join(BACKBONE_NAMES)}",
+    "centre_head": "centre decoding: argmax (the report's), offset or softargmax",
+    "softargmax_temperature": "the soft-argmax's temperature (0: learnt)",
+    "augment": "training augmentation: none, flip, flip_rot or full",
+    "dropout": "dropout on the features before the heads",
+    "freeze_epochs": "train the heads only for this many epochs",
+    "backbone_lr_mult": "the backbone's learning rate as a multiple of --lr",
     "pretrained": "none, imagenet (torchvision weights) or a state dict file",
     "num_threads": "torch CPU threads (0: default)",
 }

@@ -195,7 +195,9 @@ def _add_create(study: argparse._SubParsersAction) -> None:
     p = study.add_parser("create", help="create a study that workers fill")
     p.add_argument("name", help="study name (letters, digits, '.', '_', '-')")
     p.add_argument(
-        "--plan", default="staged", help="staged (22 trials), full (108) or a .toml plan file"
+        "--plan",
+        default="staged",
+        help="staged (22 trials), full (108), outlook (30: backbones, centre heads, augmentation, dropout, freezing) or a .toml plan file",
     )
     p.add_argument(
         "--reuse-repeats",

@@ -26,6 +26,7 @@ from spacehpo.hpo.space import (
 from spacehpo.model.metrics import rank_key
 
 FINISHED = ("COMPLETE", "PRUNED", "FAIL")
+OUTLOOK_PLAN = Path(__file__).with_name("outlook.toml")  # the report's outlook, in the plan format
 
 
 # Wider than the report's grid, so a TPE continuation can leave it.
@@ -153,17 +154,19 @@ def _check_values(where: str, name: str, values: tuple, dimension: Dimension) ->
 
 
 def resolve_plan(name: str, reuse_repeats: bool = False) -> Plan:
-    """`--plan`: staged, full or a TOML file."""
+    """`--plan`: staged, full, outlook or a TOML file."""
     if name == "staged":
         return staged_plan(reuse_repeats)
     if name == "full":
         return full_plan()
+    if name == "outlook":
+        name = str(OUTLOOK_PLAN)
     if name.endswith(".toml"):
         from spacehpo.hpo.plan_toml import plan_from_toml
 
         plan = plan_from_toml(Path(name))
         return Plan(plan.name, plan.stages, plan.space, plan.reuse_repeats or reuse_repeats)
-    raise HpoError(f"unknown plan {name!r}: use staged, full or a .toml plan file")
+    raise HpoError(f"unknown plan {name!r}: use staged, full, outlook or a .toml plan file")
 
 
 @dataclass(frozen=True)

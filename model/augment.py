@@ -10,8 +10,9 @@ brightness/contrast jitter).
 from __future__ import annotations
 
 import torch
+from spacehpo.model.config import AUGMENT_LEVELS
 
-AUGMENT_LEVELS = ("none", "flip", "flip_rot", "full")
+__all__ = ["AUGMENT_LEVELS", "augment_batch"]
 BRIGHTNESS = 0.2  # up to +-20 % of full scale
 CONTRAST = 0.2  # up to x(1 +- 0.2) around the image mean
 

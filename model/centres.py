@@ -11,8 +11,9 @@ Positions are normalised image coordinates [cx, cy] in (0, 1), as the boxes are.
 from __future__ import annotations
 
 import torch
+from spacehpo.model.config import CENTRE_HEADS
 
-CENTRE_HEADS = ("argmax", "offset", "softargmax")
+__all__ = ["CENTRE_HEADS", "cell_centres", "cells_of", "offset_centres", "soft_argmax"]
 
 
 def cell_centres(cells: torch.Tensor, grid: int) -> torch.Tensor:

@@ -6,10 +6,13 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from spacehpo.model.backbones import BACKBONE_NAMES, DEFAULT_BACKBONE, backbone_choices
 from spacehpo.model.errors import ModelError
+
+if TYPE_CHECKING:
+    from spacehpo.model.network import Heads
 
 # The hyperparameters the HPO tunes, and the run settings a study fixes for all its trials.
 HYPERPARAMETERS = ("lr", "weight_decay", "sigma", "k", "box_weight")
@@ -25,9 +28,28 @@ RUN_SETTINGS = (
     "amp",
     "compile",
 )
+# The report's outlook against overfitting and for sub-cell centres: searchable like the five
+# (the `outlook` plan), settable like the run settings (`--set dropout=0.2`).
+OUTLOOK = (
+    "centre_head",
+    "softargmax_temperature",
+    "augment",
+    "dropout",
+    "freeze_epochs",
+    "backbone_lr_mult",
+)
+# What a checkpoint's network is built with besides its backbone (see `TrainConfig.heads`).
+HEAD_SETTINGS = ("centre_head", "dropout", "softargmax_temperature")
 # Everything that changes a run's result; the other fields (device, threads...) may differ on resume.
-RESULT_FIELDS = (*HYPERPARAMETERS, "centre_weight", *(s for s in RUN_SETTINGS if s != "compile"))
+RESULT_FIELDS = (
+    *HYPERPARAMETERS,
+    "centre_weight",
+    *OUTLOOK,
+    *(s for s in RUN_SETTINGS if s != "compile"),
+)
 SCHEDULES = ("constant", "cosine")
+CENTRE_HEADS = ("argmax", "offset", "softargmax")  # how the centre is decoded: centres.py
+AUGMENT_LEVELS = ("none", "flip", "flip_rot", "full")  # what augment.py draws from
 PRETRAINED_NAMES = ("none", "imagenet")
 _DEVICE = re.compile(r"^(cpu|cuda(:\d+)?)$")
 
@@ -50,6 +72,12 @@ class TrainConfig:
     schedule: str = "constant"  # the report's; "cosine" adds warmup + cosine decay
     warmup_epochs: float = 0.0
     backbone: str = DEFAULT_BACKBONE  # a torchvision network, see model/backbones.py
+    centre_head: str = "argmax"  # argmax (the report's), offset or softargmax: see centres.py
+    softargmax_temperature: float = 0.0  # 0: learnt
+    augment: str = "none"  # none, flip, flip_rot or full: see augment.py
+    dropout: float = 0.0  # on the trunk's features, before the heads
+    freeze_epochs: int = 0  # train the heads only for this many epochs, then the whole network
+    backbone_lr_mult: float = 1.0  # the trunk's learning rate as a multiple of lr
     pretrained: str = "none"  # "none", "imagenet" or a path to a state dict
     channels_last: bool = True  # measured faster on CPU and on tensor cores
     compile: bool = False  # torch.compile the model (CUDA); off by default: compile time
@@ -62,6 +90,27 @@ class TrainConfig:
                 raise ModelError(f"{name} = {getattr(self, name)!r}: {why}")
 
     def _rules(self) -> list[tuple[str, bool, str]]:
+        return self._run_rules() + self._outlook_rules()
+
+    def _outlook_rules(self) -> list[tuple[str, bool, str]]:
+        return [
+            ("centre_head", self.centre_head in CENTRE_HEADS, f"use {', '.join(CENTRE_HEADS)}"),
+            (
+                "softargmax_temperature",
+                self.softargmax_temperature >= 0,
+                "must be >= 0 (0: learnt)",
+            ),
+            ("augment", self.augment in AUGMENT_LEVELS, f"use {', '.join(AUGMENT_LEVELS)}"),
+            ("dropout", 0 <= self.dropout < 1, "must be in [0, 1)"),
+            (
+                "freeze_epochs",
+                0 <= self.freeze_epochs < self.epochs,
+                f"must be >= 0 and below epochs ({self.epochs})",
+            ),
+            ("backbone_lr_mult", self.backbone_lr_mult > 0, "must be > 0"),
+        ]
+
+    def _run_rules(self) -> list[tuple[str, bool, str]]:
         return [
             ("lr", self.lr > 0, "must be > 0"),
             ("weight_decay", self.weight_decay >= 0, "must be >= 0"),
@@ -118,6 +167,12 @@ class TrainConfig:
         return TrainConfig(
             **{**asdict(self), **{k: _cast(k, v, types[k]) for k, v in params.items()}}
         )
+
+    @property
+    def heads(self) -> Heads:
+        from spacehpo.model.network import Heads  # torch: only where a network is built
+
+        return Heads(self.centre_head, self.dropout, self.softargmax_temperature)
 
     @property
     def use_amp(self) -> bool:

@@ -14,7 +14,7 @@ import torch
 from spacehpo.data.cache import decode as decode_image
 from spacehpo.data.cache import open_split
 from spacehpo.model.checkpoint import load_checkpoint
-from spacehpo.model.config import saved_setting
+from spacehpo.model.config import HEAD_SETTINGS, TrainConfig, saved_setting
 from spacehpo.model.decode import decode
 from spacehpo.model.errors import ModelError
 from spacehpo.model.metrics import detection_metrics
@@ -34,8 +34,10 @@ class LoadedModel:
 def load_model(path: Path, device: str = "cpu") -> LoadedModel:
     """From `best.pt`, `last.pt` or an exported `model.pt`: all carry weights, names and size."""
     state = load_checkpoint(path, required=("model", "class_names", "image_size"))
-    backbone = saved_setting(state.get("config", {}), "backbone")
-    model = Detector(len(state["class_names"]), backbone)
+    saved = state.get("config", {})
+    backbone = saved_setting(saved, "backbone")
+    heads = TrainConfig().with_params({k: saved_setting(saved, k) for k in HEAD_SETTINGS}).heads
+    model = Detector(len(state["class_names"]), backbone, heads)
     try:
         model.load_state_dict(state["model"])
     except RuntimeError as err:

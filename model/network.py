@@ -7,6 +7,7 @@ Read top to bottom: trunk -> heads -> output; then how weights get in (random, I
 from __future__ import annotations
 
 from collections import OrderedDict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
 
@@ -23,6 +24,18 @@ class DetectorOutput(NamedTuple):
     centre: torch.Tensor  # (B, G, G) logits: is the object's centre in this cell?
     classes: torch.Tensor  # (B, C, G, G) logits per cell
     box: torch.Tensor  # (B, 4, G, G) normalised [cx, cy, w, h] per cell, in (0, 1)
+    offset: torch.Tensor | None = None  # (B, 2, G, G) [dx, dy] within the cell (offset head)
+    temperature: torch.Tensor | None = None  # () the soft-argmax's (softargmax head)
+
+
+@dataclass(frozen=True)
+class Heads:
+    """What sits on the trunk besides the three heads (the report's outlook). The defaults add
+    no module and no parameter: the detector is then exactly the report's."""
+
+    centre_head: str = "argmax"  # argmax, offset or softargmax (see centres.py)
+    dropout: float = 0.0  # on the features, before every head
+    temperature: float = 0.0  # the soft-argmax's; 0: learnt
 
 
 class Trunk(nn.Sequential):
@@ -37,7 +50,9 @@ class Trunk(nn.Sequential):
 
 
 class Detector(nn.Module):
-    def __init__(self, num_classes: int = 11, backbone: str = DEFAULT_BACKBONE) -> None:
+    def __init__(
+        self, num_classes: int = 11, backbone: str = DEFAULT_BACKBONE, heads: Heads = Heads()
+    ) -> None:
         super().__init__()
         channels = get_backbone(backbone).channels
         self.backbone = backbone  # a name, not a weight: checkpoints carry it in their config
@@ -45,17 +60,28 @@ class Detector(nn.Module):
         self.centre_head = nn.Conv2d(channels, 1, kernel_size=1)
         self.class_head = nn.Conv2d(channels, num_classes, kernel_size=1)
         self.box_head = nn.Conv2d(channels, 4, kernel_size=1)
+        self.dropout = nn.Dropout(heads.dropout) if heads.dropout else nn.Identity()
+        self.offset_head = nn.Conv2d(channels, 2, 1) if heads.centre_head == "offset" else None
+        self.log_temperature = None
+        if heads.centre_head == "softargmax":
+            start = torch.tensor(heads.temperature or 1.0).log()
+            learnt = heads.temperature == 0
+            self.log_temperature = nn.Parameter(start) if learnt else nn.Buffer(start)
 
     def forward(self, images: torch.Tensor) -> DetectorOutput:
         features = self.trunk(images)
         # The heads run in fp32 under autocast: 1x1 convs cost nothing, and the loss, the
         # sigmoid and the argmax cell are then computed on full-precision logits.
         with torch.autocast(features.device.type, enabled=False):
-            features = features.float()
+            features = self.dropout(features.float())
+            offset = self.offset_head(features).sigmoid() if self.offset_head else None
+            temperature = self.log_temperature.exp() if self.log_temperature is not None else None
             return DetectorOutput(
                 centre=self.centre_head(features).squeeze(1),
                 classes=self.class_head(features),
                 box=torch.sigmoid(self.box_head(features)),
+                offset=offset,
+                temperature=temperature,
             )
 
 
@@ -76,9 +102,12 @@ class Normaliser:
 
 
 def build_detector(
-    num_classes: int, pretrained: str = "none", backbone: str = DEFAULT_BACKBONE
+    num_classes: int,
+    pretrained: str = "none",
+    backbone: str = DEFAULT_BACKBONE,
+    heads: Heads = Heads(),
 ) -> Detector:
-    model = Detector(num_classes, backbone)
+    model = Detector(num_classes, backbone, heads)
     if pretrained == "imagenet":
         _load_trunk(model, _imagenet_state_dict(backbone), f"ImageNet {backbone}")
     elif pretrained != "none":

@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from spacehpo.data.cache import CachedSplit, open_split
 from spacehpo.data.yolo import read_names
+from spacehpo.model.augment import augment_batch
 from spacehpo.model.batches import DeviceData, ImageSource, device_labels
 from spacehpo.model.checkpoint import load_checkpoint, save_checkpoint
 from spacehpo.model.config import RESULT_FIELDS, TrainConfig, saved_setting
@@ -27,6 +28,7 @@ from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC, LOSS_NAMES, LR
 from spacehpo.model.metrics import rank_key as rank_metrics
 from spacehpo.model.network import Detector, Normaliser, build_detector
 from spacehpo.model.run_files import BEST_CHECKPOINT, LAST_CHECKPOINT
+from torch import nn
 from tqdm import tqdm
 
 CHECK_EVERY = 50  # steps between finiteness checks: each is one host sync on CUDA
@@ -93,12 +95,12 @@ def _start(cfg: TrainConfig, data: TrainData, out_dir: Path) -> tuple[Run, list[
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # fixed input size: pick the fastest kernels once
     torch.manual_seed(cfg.seed)
-    model = build_detector(len(data.class_names), cfg.pretrained, cfg.backbone).to(
+    model = build_detector(len(data.class_names), cfg.pretrained, cfg.backbone, cfg.heads).to(
         device, memory_format=torch.channels_last
     )
     # fused AdamW on CPU as on CUDA: one code path, so the CPU tests run the GPU's branch
     optimizer = torch.optim.AdamW(
-        model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True
+        _param_groups(model, cfg), lr=cfg.lr, weight_decay=cfg.weight_decay, fused=True
     )
     steps = max(1, len(data.train) // cfg.batch_size)
     scheduler = torch.optim.lr_scheduler.LambdaLR(
@@ -109,6 +111,17 @@ def _start(cfg: TrainConfig, data: TrainData, out_dir: Path) -> tuple[Run, list[
     forward = torch.compile(model) if cfg.compile else model
     run = Run(cfg, device, model, forward, optimizer, scheduler, Normaliser(device), steps)
     return run, history
+
+
+def _param_groups(model: nn.Module, cfg: TrainConfig) -> list[dict[str, Any]]:
+    """One group, as the report trains, unless the trunk learns at its own rate."""
+    if cfg.backbone_lr_mult == 1.0:
+        return [{"params": list(model.parameters())}]
+    trunk = set(model.trunk.parameters())
+    return [
+        {"params": list(model.trunk.parameters()), "lr": cfg.lr * cfg.backbone_lr_mult},
+        {"params": [p for p in model.parameters() if p not in trunk]},
+    ]
 
 
 def epoch_batches(run: Run, n: int, epoch: int) -> tuple[np.ndarray, torch.Tensor]:
@@ -168,14 +181,18 @@ def _train_epoch(
         disable=not progress,
         leave=False,
     )
-    run.model.train()
+    _train_mode(run.model, frozen=epoch < cfg.freeze_epochs)
+    draws = torch.Generator(run.device).manual_seed(cfg.seed * 100_003 + epoch)  # resumable
     for step in bar:
         batch_labels = labels[idx[step]]
+        u8, boxes = augment_batch(
+            images(idx[step], host_idx[step]), batch_labels[:, 1:], cfg.augment, draws
+        )
         with torch.autocast(run.device.type, dtype=torch.bfloat16, enabled=cfg.use_amp):
-            out = run.forward(run.normalise(images(idx[step], host_idx[step])))
+            out = run.forward(run.normalise(u8))
         loss = detector_loss(
-            out, batch_labels[:, 0].long(), batch_labels[:, 1:], cfg.sigma, cfg.k,
-            cfg.box_weight, cfg.centre_weight,
+            out, batch_labels[:, 0].long(), boxes, cfg.sigma, cfg.k, cfg.box_weight,
+            cfg.centre_weight,
         )  # fmt: skip
         run.optimizer.zero_grad(set_to_none=True)
         loss.total.backward()
@@ -186,6 +203,15 @@ def _train_epoch(
             mean = _check_finite(sums / (step + 1), epoch, step, cfg)
             bar.set_postfix(loss=f"{mean[0]:.3f}", refresh=False)
     return dict(zip(LOSS_NAMES, mean, strict=True))
+
+
+def _train_mode(model: nn.Module, frozen: bool) -> None:
+    """During `freeze_epochs` only the heads learn: the trunk gets no gradients, and its batch
+    norms keep their (ImageNet) statistics."""
+    model.train()
+    model.trunk.requires_grad_(not frozen)
+    if frozen:
+        model.trunk.eval()
 
 
 def _check_finite(mean: torch.Tensor, epoch: int, step: int, cfg: TrainConfig) -> list[float]:

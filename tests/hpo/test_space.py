@@ -72,3 +72,24 @@ def test_grid_and_tpe_over_a_mixed_space(tmp_path: Path) -> None:
     run_worker(WorkerConfig("s", storage, poll_s=0.05))
     tpe = trials_of(storage)[len(grid) :]
     assert len(tpe) == 4 and all(t.params["flavour"] in ("a", "b") for t in tpe)
+
+
+def test_the_outlook_plan_is_shipped_and_every_point_trains() -> None:
+    """Stage 1 crosses every backbone with every centre head at the report's values; each
+    point (stage 2 and 3 with the earlier stages' first choices) is a valid detector config."""
+    from spacehpo.hpo.plans import resolve_plan
+    from spacehpo.model.config import TrainConfig
+
+    plan = resolve_plan("outlook")
+    assert [s.name for s in plan.stages] == [
+        "backbone x centre_head",
+        "augment x dropout",
+        "freeze_epochs x lr",
+    ]
+    assert plan.size == 15 + 9 + 6 and isinstance(plan.space["backbone"], Choice)
+    inherited: dict = {}
+    for stage in plan.stages:
+        points = stage.points(inherited)
+        for point in points:
+            TrainConfig(epochs=15).with_params(point)
+        inherited = points[0]

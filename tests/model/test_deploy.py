@@ -211,3 +211,25 @@ def test_bad_format_and_bad_onnx_files_get_one_line(
         capsys,
     )
     assert_one_line_error(r, "foreign.onnx: not a spacehpo export")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("backbone", "centre_head"),
+    [("resnet18", "offset"), ("resnet18", "softargmax"), ("efficientnet_b0", "argmax")],
+)
+def test_onnx_equals_pytorch_for_other_heads_and_backbones(
+    backbone: str, centre_head: str, images: np.ndarray, tmp_path: Path
+) -> None:
+    """The decoding travels with the model whatever the centre head: offsets and the soft-argmax
+    (its learnt temperature too) are in the graph. The full matrix of backbones and heads is `python -m bench.deploy_matrix`."""
+    torch.manual_seed(0)
+    cfg = TrainConfig(image_size=SIZE, backbone=backbone, centre_head=centre_head)
+    model = build_detector(len(CLASS_NAMES), "none", backbone, cfg.heads)
+    spread_heads(model, images)
+    payload = {"config": cfg.to_dict(), "class_names": list(CLASS_NAMES), "image_size": SIZE}
+    save_checkpoint(tmp_path / "best.pt", {**payload, "model": model.state_dict(), "epoch": 1})
+    export_checkpoint(tmp_path / "best.pt", tmp_path / "model.onnx", "onnx")
+    lm = load_model(tmp_path / "best.pt")
+    want = predict_arrays(lm.model, images, len(images), lm.device)
+    assert_same(predict_onnx_arrays(load_onnx(tmp_path / "model.onnx"), images, 3), want)
