@@ -66,3 +66,26 @@ def test_list_and_delete_with_artifacts(tmp_path: Path) -> None:
     again = run_cli("study", "create", "s", "--storage", storage, "--trainable",
                     "tests.hpo.fakes:scored", "--artifacts", str(tmp_path / "artifacts"))  # fmt: skip
     assert again.returncode == 0 and not trials_of(storage)
+
+
+def test_the_outlook_plan_runs_its_categorical_points_on_the_detector(
+    tiny_dataset: Path, tmp_path: Path
+) -> None:
+    """The first three points of the outlook plan: resnet18 with each centre head, trained by a
+    real worker; names travel through the plan, the trial record, status and TrainConfig."""
+    storage = f"journal:{tmp_path / 'j.log'}"
+    r = run_cli(
+        "study", "create", "o", "--plan", "outlook", "--storage", storage,
+        "--data", str(tiny_dataset), "--epochs", "2", "--image-size", "64",
+        "--batch-size", "22", "--artifacts", str(tmp_path / "a"), "--pruner", "none",
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    w = run_cli("worker", "o", "--storage", storage, "--device", "cpu", "--max-trials", "3")
+    assert w.returncode == 0, w.stdout + w.stderr
+    trials = trials_of(storage, "o")
+    assert [(t.params["backbone"], t.params["centre_head"]) for t in trials[:3]] == [
+        ("resnet18", head) for head in ("argmax", "offset", "softargmax")
+    ]
+    assert all(t.state.name == "COMPLETE" for t in trials[:3])
+    status = run_cli("study", "status", "o", "--storage", storage).stdout
+    assert "backbone x centre_head" in status and "centre_head=" in status
