@@ -72,6 +72,11 @@ def test_grid_and_tpe_over_a_mixed_space(tmp_path: Path) -> None:
     run_worker(WorkerConfig("s", storage, poll_s=0.05))
     tpe = trials_of(storage)[len(grid) :]
     assert len(tpe) == 4 and all(t.params["flavour"] in ("a", "b") for t in tpe)
+    report = tmp_path / "compare.html"
+    compared = run_cli("compare", "s", "--storage", storage, "--out", str(report), "-f", "json")
+    assert compared.returncode == 0, compared.stderr
+    html = report.read_text()
+    assert '"ticktext":["a","b"]' in html.replace(" ", "")  # one tick per choice, no log axis
 
 
 def test_the_outlook_plan_is_shipped_and_every_point_trains() -> None:
