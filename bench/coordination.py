@@ -16,10 +16,12 @@ import tempfile
 import threading
 import uuid
 from collections import defaultdict
+from itertools import pairwise
 from pathlib import Path
 
 import numpy as np
 import sqlalchemy
+from optuna.trial import FrozenTrial
 from spacehpo.hpo.record import record_of, worker_of
 from spacehpo.hpo.study import load
 from spacehpo.storage.backends import open_storage
@@ -41,48 +43,31 @@ def _spacehpo(*args: str, cwd: Path) -> subprocess.Popen:
     )
 
 
-def run(kind: str, workers: int, plan: str, epochs: int, work: Path) -> list[str]:
-    db = f"spacehpo_bench_{uuid.uuid4().hex[:8]}"
-    admin = sqlalchemy.create_engine(ADMIN, isolation_level="AUTOCOMMIT")
-    if kind == "postgres":
-        with admin.connect() as c:
-            c.execute(sqlalchemy.text(f"CREATE DATABASE {db}"))
-        url = f"postgresql://postgres@127.0.0.1/{db}"
-    else:
-        url = f"journal:{work / f'{kind}-{workers}.log'}"
+def _create(url: str, plan: str, epochs: int, work: Path) -> None:
     create = _spacehpo(
-        "study",
-        "create",
-        "bench",
-        "--storage",
-        url,
-        "--plan",
-        plan,
-        "--trainable",
-        "spacehpo.bench.trainables:reporting_noop",
-        "--pruner",
-        "median",
-        "--epochs",
-        str(epochs),
-        "--artifacts",
-        str(work / "artifacts"),
-        cwd=work,
-    )
+        "study", "create", "bench", "--storage", url, "--plan", plan,
+        "--trainable", "spacehpo.bench.trainables:reporting_noop", "--pruner", "median",
+        "--epochs", str(epochs), "--artifacts", str(work / "artifacts"), cwd=work,
+    )  # fmt: skip
     assert create.wait() == 0, create.stderr.read()
-    peak, stop = [0], threading.Event()
 
-    def watch() -> None:
-        while not stop.wait(0.2):
-            with admin.connect() as c:
-                n = c.execute(
-                    sqlalchemy.text("SELECT count(*) FROM pg_stat_activity WHERE datname = :d"),
-                    {"d": db},
-                ).scalar()
-            peak[0] = max(peak[0], int(n))
 
-    watcher = threading.Thread(target=watch, daemon=True)
-    if kind == "postgres":
-        watcher.start()
+class ConnectionWatch:
+    """The most connections the database `db` had open at once, sampled every 0.2 s."""
+
+    def __init__(self, admin: sqlalchemy.Engine, db: str) -> None:
+        self.admin, self.db, self.peak = admin, db, 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        query = sqlalchemy.text("SELECT count(*) FROM pg_stat_activity WHERE datname = :d")
+        while not self.stop.wait(0.2):
+            with self.admin.connect() as c:
+                self.peak = max(self.peak, int(c.execute(query, {"d": self.db}).scalar()))
+
+
+def _run_workers(url: str, workers: int, work: Path) -> list[FrozenTrial]:
     procs = [
         _spacehpo(
             "worker", "bench", "--storage", url, "--device", "cpu", "--poll", "0.05", cwd=work
@@ -91,25 +76,45 @@ def run(kind: str, workers: int, plan: str, epochs: int, work: Path) -> list[str
     ]
     for p in procs:
         assert p.wait() == 0, p.stderr.read()
-    stop.set()
     with open_storage(url) as handle:
-        trials = load(handle, "bench")[0].get_trials()
+        return load(handle, "bench")[0].get_trials()
+
+
+def run(kind: str, workers: int, plan: str, epochs: int, work: Path) -> list[str]:
+    db = f"spacehpo_bench_{uuid.uuid4().hex[:8]}"
+    admin = sqlalchemy.create_engine(ADMIN, isolation_level="AUTOCOMMIT")
+    url = f"journal:{work / f'{kind}-{workers}.log'}"
+    watch = ConnectionWatch(admin, db)
+    if kind == "postgres":
+        with admin.connect() as c:
+            c.execute(sqlalchemy.text(f"CREATE DATABASE {db}"))
+        url = f"postgresql://postgres@127.0.0.1/{db}"
+    _create(url, plan, epochs, work)
+    if kind == "postgres":
+        watch.thread.start()
+    trials = _run_workers(url, workers, work)
+    watch.stop.set()
     if kind == "postgres":
         with admin.connect() as c:
             c.execute(sqlalchemy.text(f"DROP DATABASE {db} WITH (FORCE)"))
     admin.dispose()
+    return _row(kind, workers, trials, str(watch.peak) if kind == "postgres" else "-")
+
+
+def _gaps(trials: list[FrozenTrial]) -> list[float]:
+    """Seconds from a trial's end to the same worker's next start."""
     by_worker = defaultdict(list)
     for t in trials:
         by_worker[worker_of(t)].append(t)
-    gaps = [
-        (b.datetime_start - a.datetime_complete).total_seconds()
-        for ts in by_worker.values()
-        for a, b in zip(
-            sorted(ts, key=lambda t: t.datetime_start),
-            sorted(ts, key=lambda t: t.datetime_start)[1:],
-            strict=False,
-        )
-    ]
+    gaps = []
+    for ts in by_worker.values():
+        ts = sorted(ts, key=lambda t: t.datetime_start)
+        gaps += [(b.datetime_start - a.datetime_complete).total_seconds() for a, b in pairwise(ts)]
+    return gaps
+
+
+def _row(kind: str, workers: int, trials: list[FrozenTrial], peak: str) -> list[str]:
+    gaps = _gaps(trials)
     span = (
         max(t.datetime_complete for t in trials) - min(t.datetime_start for t in trials)
     ).total_seconds()
@@ -124,7 +129,7 @@ def run(kind: str, workers: int, plan: str, epochs: int, work: Path) -> list[str
         f"{np.median(gaps) * 1000:.0f}" if gaps else "-",
         f"{np.percentile(gaps, 99) * 1000:.0f}" if gaps else "-",
         f"{np.median(durations) * 1000:.0f}",
-        str(peak[0]) if kind == "postgres" else "-",
+        peak,
         str(len(trials) - len(points)),
         f"{100 * per_trial / REAL_TRIAL_S:.2f}%",
     ]

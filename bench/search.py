@@ -21,8 +21,19 @@ from spacehpo.storage.backends import open_storage
 
 from bench.common import header, table
 
+COLUMNS = [
+    "plan",
+    "trials",
+    "epochs",
+    "cost vs full",
+    "best class_acc",
+    "gap to full best",
+    "winner's rank in full",
+    "device-s",
+]
 
-def main(argv: list[str] | None = None) -> None:
+
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=64)
     parser.add_argument("--n-train", type=int, default=165)
@@ -34,11 +45,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--out", type=Path, help="keep the studies here (default: a temporary folder)"
     )
-    args = parser.parse_args(argv)
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    work = args.out or Path(tempfile.mkdtemp(prefix="bench-search-"))
+    return parser
+
+
+def _run_studies(args: argparse.Namespace, work: Path, storage: str) -> list[str]:
+    """The full grid, the staged plan, the pruned full grid and staged + TPE, one after another."""
     scale = DemoScale(args.size, args.n_train, args.n_val, args.epochs)
-    storage = f"journal:{work / 'journal.log'}"
     data = synthetic_data(work, scale)
     runs = [
         ("full", full_plan(), "none", 0),
@@ -51,11 +63,11 @@ def main(argv: list[str] | None = None) -> None:
             storage, data, name, plan, scale, work / "artifacts", pruner, args.trainable, tpe
         )
         run_workers(name, storage, args.devices)
-    handle = open_storage(storage)
-    loaded = {name: load(handle, name) for name, *_ in runs}
-    costs = {name: cost_of(*loaded[name]) for name in loaded}
+    return [name for name, *_ in runs]
+
+
+def _rows(costs: dict, full_trials: list) -> list[list[str]]:
     full = costs["full"]
-    full_trials = loaded["full"][0].get_trials(deepcopy=False)
     rows = []
     for name, c in costs.items():
         best = c.best.value if c.best else float("nan")
@@ -72,28 +84,26 @@ def main(argv: list[str] | None = None) -> None:
                 f"{c.device_hours * 3600:.0f}",
             ]
         )
-    handle.close()
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = _parser().parse_args(argv)
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    work = args.out or Path(tempfile.mkdtemp(prefix="bench-search-"))
+    storage = f"journal:{work / 'journal.log'}"
+    names = _run_studies(args, work, storage)
+    with open_storage(storage) as handle:
+        loaded = {name: load(handle, name) for name in names}
+        costs = {name: cost_of(*loaded[name]) for name in loaded}
+        rows = _rows(costs, loaded["full"][0].get_trials(deepcopy=False))
     print(
         header(
             f"search cost, {args.size} px, {args.n_train} train images, {args.epochs} epochs, {args.devices}"
         )
     )
-    print(
-        table(
-            rows,
-            [
-                "plan",
-                "trials",
-                "epochs",
-                "cost vs full",
-                "best class_acc",
-                "gap to full best",
-                "winner's rank in full",
-                "device-s",
-            ],
-        )
-    )
-    staged = costs["staged"]
+    print(table(rows, COLUMNS))
+    staged, full = costs["staged"], costs["full"]
     print(
         f"ratio: staged costs {staged.epochs / full.epochs:.3f} of the full grid and finds "
         f"{staged.best.value:.4f} against the full grid's {full.best.value:.4f}"
