@@ -37,6 +37,20 @@ TRAIN_FLAG_HELP = {
 SWITCHES = ("amp", "compile")  # the TrainConfig fields that are on/off flags
 
 
+def add_config_flags(
+    p: argparse.ArgumentParser,
+    helps: dict[str, tuple[str, type]],
+    flags: dict[str, str],
+    defaults: object,
+) -> None:
+    """Flags that set fields of a configuration dataclass: each field's flag, type and help, its
+    default shown from the dataclass (which owns it: argparse leaves unset flags at None)."""
+    for name, (text, kind) in helps.items():
+        default = getattr(defaults, name)
+        shown = f" (default {default})" if default is not None else ""
+        p.add_argument(flags[name], dest=name, type=kind, help=f"{text}{shown}")
+
+
 def storage_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--storage",

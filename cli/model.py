@@ -26,7 +26,8 @@ METRICS = (CLASS_ACC, CENTRE_ACC, IOU, SPARK_SCORE)
 
 def run_train(cfg: TrainConfig, data_root: Path, out: Path) -> None:
     from spacehpo.model.curve_log import CurveLog
-    from spacehpo.model.train import load_data, rank_key, train
+    from spacehpo.model.metrics import rank_epoch
+    from spacehpo.model.train import load_data, train
 
     data = load_data(data_root, cfg.image_size)
     start, logs = time.perf_counter(), []
@@ -48,7 +49,7 @@ def run_train(cfg: TrainConfig, data_root: Path, out: Path) -> None:
         for log in logs:
             log.hparams(asdict(cfg))
             log.close()
-    best = max(history, key=rank_key)
+    best = max(history, key=rank_epoch)
     elapsed = time.perf_counter() - start
     print()
     print(
@@ -78,11 +79,15 @@ def run_evaluate(checkpoint: Path, data_root: Path, split: str, out: Path, devic
     )
 
 
+def _is_onnx(checkpoint: Path) -> bool:
+    return checkpoint.suffix.lower() == ".onnx"
+
+
 def _evaluation(
     checkpoint: Path, data_root: Path, split: str, device: str
 ) -> tuple[tuple[str, ...], dict[str, Any], Predictions, CachedSplit]:
     """The suffix decides, as in `predictions`: an exported .onnx is evaluated on onnxruntime."""
-    if checkpoint.suffix.lower() == ".onnx":
+    if _is_onnx(checkpoint):
         from spacehpo.data.cache import open_split
         from spacehpo.model.infer import split_metrics
         from spacehpo.model.onnx_predict import load_onnx, predict_onnx_arrays
@@ -144,7 +149,7 @@ def predictions(
     checkpoint: Path, paths: list[Path], device: str
 ) -> tuple[tuple[str, ...], Predictions]:
     """The suffix decides: an exported .onnx runs on onnxruntime, anything else is a checkpoint."""
-    if checkpoint.suffix.lower() == ".onnx":
+    if _is_onnx(checkpoint):
         from spacehpo.model.onnx_predict import load_onnx, predict_onnx
 
         onnx_model = load_onnx(checkpoint, device)

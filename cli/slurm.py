@@ -7,7 +7,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from spacehpo.cli.flags import storage_flag
+from spacehpo.cli.flags import add_config_flags, storage_flag
 from spacehpo.hpo.slurm_job import SlurmJob, render, submit
 from spacehpo.storage.backends import DEFAULT_JOURNAL, open_storage, resolve_url
 
@@ -19,6 +19,12 @@ SLURM_FLAG_HELP = {
     "partition": ("partition (default: the cluster's default)", str),
     "signal_s": ("seconds before the time limit when SIGTERM hands trials back", int),
     "exit_when_idle_s": ("a task exits after waiting this long for work", int),
+}
+# SlurmJob field -> the `slurm submit` flag that sets it.
+SLURM_FLAGS = {
+    **{name: f"--{name.replace('_', '-')}" for name in SLURM_FLAG_HELP},
+    "signal_s": "--signal-before",
+    "exit_when_idle_s": "--exit-when-idle",
 }
 
 
@@ -77,14 +83,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help="submit the study's workers as an array job (one GPU per task)",
     )
     p.add_argument("name", help="study name")
-    defaults = SlurmJob()
-    for name, (text, kind) in SLURM_FLAG_HELP.items():
-        default = getattr(defaults, name)
-        flag = {"signal_s": "--signal-before", "exit_when_idle_s": "--exit-when-idle"}.get(
-            name, f"--{name.replace('_', '-')}"
-        )
-        shown = f" (default {default})" if default is not None else ""
-        p.add_argument(flag, dest=name, type=kind, help=f"{text}{shown}")
+    add_config_flags(p, SLURM_FLAG_HELP, SLURM_FLAGS, SlurmJob())
     p.add_argument("--script", type=Path, help="where to write the job script")
     p.add_argument("--dry-run", action="store_true", help="print the script, submit nothing")
     storage_flag(p)

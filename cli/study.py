@@ -12,7 +12,7 @@ from spacehpo.data.yolo import check_labels, fingerprint, read_names
 from spacehpo.hpo.errors import HpoError
 from spacehpo.hpo.notes import write_note
 from spacehpo.hpo.plans import resolve_plan
-from spacehpo.hpo.space import show_value
+from spacehpo.hpo.space import show_params
 from spacehpo.hpo.status import STATES, StatusReport, status_report
 from spacehpo.hpo.study import (
     DEFAULT_ARTIFACTS,
@@ -103,7 +103,7 @@ def _stage_table(report: StatusReport) -> str:
             row.name,
             *(row.counts[s] for s in STATES),
             f"#{row.best_trial} {row.best_value:.3f}" if row.best_trial is not None else "-",
-            " ".join(f"{k}={show_value(v)}" for k, v in row.best_params.items()),
+            show_params(row.best_params),
         ]
         for row in report.stages
     ]
@@ -115,7 +115,7 @@ def _best_and_running(report: StatusReport) -> list[str]:
     lines = []
     if report.best:
         b = report.best
-        params = " ".join(f"{k}={show_value(v)}" for k, v in b.params.items())
+        params = show_params(b.params)
         centre = b.centre_acc if b.centre_acc is not None else float("nan")
         lines += [
             "",

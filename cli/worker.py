@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from dataclasses import replace
 
-from spacehpo.cli.flags import storage_flag
+from spacehpo.cli.flags import add_config_flags, storage_flag
 from spacehpo.hpo.worker_config import WORKER_FLAGS, WorkerConfig
 
 WORKER_FLAG_HELP = {
@@ -54,13 +54,5 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "(default: every visible GPU, else one CPU worker using all cores)",
     )
     p.add_argument("--device", help="run one worker in this process on cpu, cuda or cuda:N")
-    defaults = WorkerConfig("-")
-    for name, (text, kind) in WORKER_FLAG_HELP.items():
-        default = getattr(defaults, name)
-        p.add_argument(
-            WORKER_FLAGS[name],
-            dest=name,
-            type=kind,
-            help=f"{text}" + (f" (default {default})" if default is not None else ""),
-        )
+    add_config_flags(p, WORKER_FLAG_HELP, WORKER_FLAGS, WorkerConfig("-"))
     p.set_defaults(func=_worker)

@@ -63,6 +63,11 @@ def show_value(value: ParamValue) -> str:
     return f"{value:g}" if is_number(value) else str(value)
 
 
+def show_params(params: dict[str, ParamValue], sep: str = " ") -> str:
+    """`lr=0.0003 backbone=resnet34`: how status, compare and the logs print a point."""
+    return sep.join(f"{k}={show_value(v)}" for k, v in params.items())
+
+
 def same_value(a: Any, b: Any) -> bool:
     """Numbers as equal as a float round trip allows; names exactly."""
     if is_number(a) and is_number(b):

@@ -65,7 +65,8 @@ def detector(ctx: TrialContext) -> TrialResult:
     """The space-object detector: one call of `model.train.train`, then its pictures."""
     from spacehpo.model.batches import DeviceData
     from spacehpo.model.config import TrainConfig
-    from spacehpo.model.train import load_data, rank_key, train
+    from spacehpo.model.metrics import rank_epoch
+    from spacehpo.model.train import load_data, train
 
     training = {k: v for k, v in ctx.settings.items() if k not in (DATA, FINGERPRINT)}
     cfg = TrainConfig().with_params({**training, **ctx.params, "device": ctx.device})
@@ -81,7 +82,7 @@ def detector(ctx: TrialContext) -> TrialResult:
         progress=False,
         device_data=device_data,
     )
-    best = max(history, key=rank_key)
+    best = max(history, key=rank_epoch)
     metrics = {k: float(v) for k, v in best.items() if k != "confusion"}
     return TrialResult(metrics, _pictures(ctx, data, best))
 

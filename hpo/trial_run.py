@@ -34,13 +34,13 @@ from spacehpo.hpo.record import (
     resume_of,
 )
 from spacehpo.hpo.recovery import requeue
-from spacehpo.hpo.space import ParamValue, show_value
+from spacehpo.hpo.space import ParamValue, show_params
 from spacehpo.hpo.study import StudySpec
 from spacehpo.hpo.trainable import Trainable, TrialContext, TrialResult
 from spacehpo.hpo.trial_writer import TrialWriter
 from spacehpo.hpo.worker_env import WorkerEnv
 from spacehpo.model.curve_log import CurveLog
-from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC, LOSS_NAMES, rank_key
+from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC, LOSS_NAMES, rank_epoch
 from spacehpo.model.run_files import LAST_CHECKPOINT
 from spacehpo.storage.artifacts import get_file, put_file, remove_quietly
 from spacehpo.storage.errors import StorageError
@@ -124,8 +124,9 @@ class TrialRun:
             ):
                 self._replay(resume.curves, resume.checkpoint.epoch)
         stage = self.position.label if self.position else "-"
-        shown = ", ".join(f"{k}={show_value(v)}" for k, v in params.items())
-        self.env.log(f"trial {self.trial.number} (stage {stage}) started: {shown}")
+        self.env.log(
+            f"trial {self.trial.number} (stage {stage}) started: {show_params(params, ', ')}"
+        )
         return params
 
     def _replay(self, curves: Curves, epoch: int) -> None:
@@ -168,7 +169,7 @@ class TrialRun:
         if self.log is None or not self.log.rows:
             return {}
         rows = self.log.rows
-        best = best or max(rows, key=lambda r: rank_key(r[CLASS_ACC], r.get(CENTRE_ACC)))
+        best = best or max(rows, key=rank_epoch)
         self.writer.summary(best, rows[-1].get(LOSS_NAMES[0]))
         self.log.hparams(self.trial.params)
         files = self.log.save_results(self.ckpt_dir)

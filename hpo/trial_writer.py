@@ -66,11 +66,10 @@ class TrialWriter:
         self._set(ARTIFACTS, artifacts)
 
     def summary(self, best: dict[str, float], final_train_loss: float | None) -> None:
-        for key, name in ((BEST_CENTRE_ACC, CENTRE_ACC), (BEST_IOU, IOU)):
+        pairs = ((BEST_CENTRE_ACC, CENTRE_ACC), (BEST_IOU, IOU), (BEST_SPARK_SCORE, SPARK_SCORE))
+        for key, name in pairs:
             if name in best:
                 self._set(key, best[name])
-        if SPARK_SCORE in best:
-            self._set(BEST_SPARK_SCORE, best[SPARK_SCORE])
         if final_train_loss is not None:
             self._set(FINAL_TRAIN_LOSS, final_train_loss)
 

@@ -58,9 +58,8 @@ def open_worker(cfg: WorkerConfig, stop: StopFlag) -> WorkerEnv:
     )
     workdir = Path(tempfile.mkdtemp(prefix="spacehpo-worker-"))
     name = worker_name(cfg.device)
-    tensorboard = cfg.tensorboard or spec.tensorboard_root
     return WorkerEnv(
-        study, handle, spec, store, settings, workdir, cfg.device, stop, name, tensorboard
+        study, handle, spec, store, settings, workdir, cfg.device, stop, name, cfg.tensorboard
     )
 
 

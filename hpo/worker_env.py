@@ -64,6 +64,8 @@ class WorkerEnv:
     device: str
     stop: StopFlag
     name: str = ""
-    tensorboard: str = ""  # this host's path to the study's TensorBoard root
+    tensorboard: str | None = (
+        None  # this host's path to the study's TensorBoard root, if it differs
+    )
     log: Callable[[str], None] = log
     keep: dict[str, Any] = field(default_factory=dict)  # the trainable's, across trials

@@ -28,6 +28,7 @@ class Decoded(NamedTuple):
 def decode(out: DetectorOutput) -> Decoded:
     batch, grid = out.centre.shape[0], out.centre.shape[-1]
     logits = out.centre.reshape(batch, -1).float()
+    centres = None  # a continuous centre, where the head gives one
     if out.temperature is not None:
         centres = soft_argmax(out.centre, out.temperature)
         cells = cells_of(centres, grid)
@@ -35,10 +36,10 @@ def decode(out: DetectorOutput) -> Decoded:
     else:
         flat = logits.argmax(dim=1)
         cells = torch.stack([flat // grid, flat % grid], dim=1)
+        if out.offset is not None:
+            centres = offset_centres(cells, at_cells(out.offset, cells), grid)
     boxes = at_cells(out.box, cells).float()
-    if out.offset is not None:
-        centres = offset_centres(cells, at_cells(out.offset, cells), grid)
-    if out.offset is not None or out.temperature is not None:
+    if centres is not None:
         boxes = torch.cat([centres, boxes[:, 2:]], dim=1)
     probs = at_cells(out.classes, cells).float().softmax(dim=1)
     confidence, classes = probs.max(dim=1)

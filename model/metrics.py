@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import numpy as np
 
 SPARK_IOU_THRESHOLDS = np.arange(0.50, 0.951, 0.05)
@@ -56,3 +59,8 @@ def rank_key(class_acc: float, centre_acc: float | None) -> tuple[float, float]:
     """The one ranking rule, for epochs, trials and configurations alike: class accuracy (the
     report's decisive metric), ties broken by centre accuracy (where class is read)."""
     return (class_acc, centre_acc if centre_acc is not None else 0.0)
+
+
+def rank_epoch(metrics: Mapping[str, Any]) -> tuple[float, float]:
+    """The same rule on one epoch's metrics (a training history row, a curve log row)."""
+    return rank_key(metrics[CLASS_ACC], metrics.get(CENTRE_ACC))

@@ -24,8 +24,7 @@ from spacehpo.model.config import RESULT_FIELDS, TrainConfig, saved_setting
 from spacehpo.model.errors import ModelError
 from spacehpo.model.infer import Predictions, predict_batches, split_metrics
 from spacehpo.model.loss import detector_loss
-from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC, LOSS_NAMES, LR
-from spacehpo.model.metrics import rank_key as rank_metrics
+from spacehpo.model.metrics import LOSS_NAMES, LR, rank_epoch
 from spacehpo.model.network import Detector, Normaliser, build_detector
 from spacehpo.model.run_files import BEST_CHECKPOINT, LAST_CHECKPOINT
 from torch import nn
@@ -67,11 +66,6 @@ def lr_factor(step: int, cfg: TrainConfig, steps_per_epoch: int) -> float:
     if step < warmup:
         return (step + 1) / warmup
     return 0.5 * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
-
-
-def rank_key(metrics: dict[str, Any]) -> tuple[float, float]:
-    """Best epoch: the one ranking rule (model/metrics.py) on an epoch's metrics."""
-    return rank_metrics(metrics[CLASS_ACC], metrics[CENTRE_ACC])
 
 
 @dataclass
@@ -161,7 +155,7 @@ def train(
         metrics = split_metrics(preds, data.val.labels, cfg.image_size, len(data.class_names))
         lr = run.optimizer.param_groups[0]["lr"]  # where the schedule ended this epoch
         record = {"epoch": epoch + 1, **losses, LR: lr, **metrics}
-        is_best = all(rank_key(record) > rank_key(h) for h in history)
+        is_best = all(rank_epoch(record) > rank_epoch(h) for h in history)
         history.append(record)
         _save(out_dir, run, history, data.class_names, is_best)
         if on_epoch is not None:
