@@ -19,12 +19,12 @@ from optuna.trial import FrozenTrial
 from spacehpo.hpo.plans import TrialRecord
 from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC, IOU, SPARK_SCORE
 
-PLAN, STAGE, STAGE_NAME, POINT = "plan", "stage", "stage_name", "point"
+PLAN, STAGE_INDEX, STAGE_NAME, POINT = "plan", "stage_index", "stage_name", "point"
 INHERITED_FROM, ATTEMPT, RETRY_OF = "inherited_from", "attempt", "retry_of"
 WORKER, EPOCHS_RUN, CHECKPOINT, RESUME = "worker", "epochs_run", "checkpoint", "resume"
 BEST_METRICS, ARTIFACTS, FAIL_REASON = "best_metrics", "artifacts", "fail_reason"
 FAULTS, AVOID = "machine_faults", "avoid"
-STAGE_LABEL = "stage_label"  # the stage as users read it, "1 lr x weight_decay"
+STAGE = "stage"  # the stage as users read it, "1 lr x weight_decay"; the dashboard shows it
 # Scalars of the best epoch, which optuna-dashboard can plot (it cannot plot the lists).
 BEST_CENTRE_ACC, BEST_IOU = f"best_{CENTRE_ACC}", f"best_{IOU}"
 BEST_SPARK_SCORE, FINAL_TRAIN_LOSS = f"best_{SPARK_SCORE}", "final_train_loss"
@@ -37,7 +37,8 @@ MACHINE_FAULT = "machine fault"
 
 @dataclass(frozen=True)
 class Position:
-    """Where a trial sits in its plan. `stage` counts from 0 in storage and from 1 on screen."""
+    """Where a trial sits in its plan. `stage` counts from 0 (stored as `stage_index`) and from 1
+    on screen (the label stored as `stage`)."""
 
     plan: str
     stage: int
@@ -57,17 +58,26 @@ class Position:
         return f"s{self.stage + 1}-p{self.point:02d}"
 
     def attrs(self) -> dict[str, Any]:
-        shown = {k: v for k, v in asdict(self).items() if k != RETRY_OF or v is not None}
-        return {STAGE_LABEL: self.label, **shown}  # first: the dashboard shows it on top
+        stored = {k: v for k, v in asdict(self).items() if k != RETRY_OF or v is not None}
+        stored[STAGE_INDEX] = stored.pop("stage")
+        return {STAGE: self.label, **stored}  # first: the dashboard shows it on top
+
+
+def _stage_index(attrs: dict[str, Any]) -> int | None:
+    if STAGE_INDEX in attrs:
+        return attrs[STAGE_INDEX]
+    old = attrs.get(STAGE)
+    return old if isinstance(old, int) else None
 
 
 def position_of(t: FrozenTrial) -> Position | None:
     a = t.user_attrs
-    if STAGE not in a:
+    stage = _stage_index(a)
+    if stage is None:
         return None
     return Position(
         a.get(PLAN, ""),
-        a[STAGE],
+        stage,
         a.get(STAGE_NAME, ""),
         a.get(POINT, 0),
         a.get(INHERITED_FROM),
@@ -82,7 +92,8 @@ def stage_label(t: FrozenTrial) -> str:
 
 
 def stage_of(t: FrozenTrial) -> int | None:
-    return t.user_attrs.get(STAGE)
+    """The 0-based stage index, also of studies written before the label took `stage`."""
+    return _stage_index(t.user_attrs)
 
 
 @dataclass(frozen=True)

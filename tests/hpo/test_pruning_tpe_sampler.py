@@ -7,6 +7,7 @@ from optuna.trial import TrialState, create_trial
 from spacehpo.hpo.errors import HpoError
 from spacehpo.hpo.plans import DEFAULT_SPACE, staged_plan
 from spacehpo.hpo.pruning import build_pruner
+from spacehpo.hpo.record import stage_of
 from spacehpo.hpo.sampler import StagedGridSampler
 from spacehpo.hpo.worker import WorkerConfig, run_worker
 
@@ -80,7 +81,7 @@ def test_staged_grid_sampler_runs_the_plan_in_one_process() -> None:
         )[0]
     )
     assert len(study.trials) == 22
-    assert [t.user_attrs["stage"] for t in study.trials] == [0] * 4 + [1] * 9 + [2] * 9
+    assert [stage_of(t) for t in study.trials] == [0] * 4 + [1] * 9 + [2] * 9
     assert study.best_params == {
         "lr": 3e-4,
         "weight_decay": 1e-5,

@@ -16,6 +16,7 @@ from spacehpo.hpo.record import (
     resume_after,
     resume_of,
     retry_of,
+    stage_of,
 )
 
 DIST = {"lr": FloatDistribution(1e-5, 1e-2, log=True)}
@@ -36,6 +37,18 @@ def test_position_round_trips_and_shows_stages_from_one() -> None:
     t = create_trial(state=TrialState.COMPLETE, value=0.5, user_attrs=pos.attrs())
     assert position_of(t) == pos and pos.label == "2 sigma x k"
     assert "retry_of" not in pos.attrs()
+
+
+def test_the_stage_attribute_is_the_label_users_read() -> None:
+    attrs = Position("staged", 0, "lr x weight_decay", 2).attrs()
+    assert next(iter(attrs.items())) == ("stage", "1 lr x weight_decay")  # shown on top
+    assert stage_of(create_trial(state=TrialState.COMPLETE, value=0.5, user_attrs=attrs)) == 0
+
+
+def test_studies_written_with_an_integer_stage_still_read() -> None:
+    old = {"plan": "staged", "stage": 1, "stage_name": "sigma x k", "point": 3}
+    t = create_trial(state=TrialState.COMPLETE, value=0.5, user_attrs=old)
+    assert stage_of(t) == 1 and position_of(t) == Position("staged", 1, "sigma x k", 3)
 
 
 def test_resume_after_keeps_curves_up_to_the_checkpoint() -> None:

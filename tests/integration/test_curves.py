@@ -18,7 +18,7 @@ from spacehpo.hpo.record import (
     BEST_IOU,
     BEST_SPARK_SCORE,
     FINAL_TRAIN_LOSS,
-    STAGE_LABEL,
+    STAGE,
     artifacts_of,
     position_of,
 )
@@ -121,7 +121,7 @@ def test_two_workers_write_every_scalar_of_every_trial(
         assert [round(float(row[CLASS_ACC]), 4) for row in rows] == reported
         for key in (BEST_CENTRE_ACC, BEST_IOU, BEST_SPARK_SCORE, FINAL_TRAIN_LOSS):
             assert isinstance(t.user_attrs[key], float), key
-        assert t.user_attrs[STAGE_LABEL] == "1 lr x weight_decay"
+        assert t.user_attrs[STAGE] == "1 lr x weight_decay"  # what the trial page shows
     handle.close()
     served, sessions = _tags_served("det", pg_url, tmp_path)
     assert set(served) == {position_of(t).run_name for t in done}

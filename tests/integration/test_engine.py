@@ -7,6 +7,7 @@ from pathlib import Path
 
 from optuna.trial import TrialState
 from spacehpo.hpo.plans import BOX, LR, SIGMA, WD, K
+from spacehpo.hpo.record import position_of, stage_of
 
 from tests.conftest import assert_one_line_error, run_cli, start_workers, wait_all
 from tests.hpo.fakes import score
@@ -37,13 +38,13 @@ def test_staged_plan_with_four_workers_runs_each_point_once(
     wait_all(start_workers(4, "s", storage_url, tmp_path))
     trials = trials_of(storage_url)
     assert len(trials) == 22 and all(t.state == TrialState.COMPLETE for t in trials)
-    points = Counter((t.user_attrs["stage"], t.user_attrs["point"]) for t in trials)
+    points = Counter((stage_of(t), position_of(t).point) for t in trials)
     assert max(points.values()) == 1
-    by_stage = [{_key(t.params) for t in trials if t.user_attrs["stage"] == s} for s in range(3)]
+    by_stage = [{_key(t.params) for t in trials if stage_of(t) == s} for s in range(3)]
     assert by_stage == expected_staged_points()
     assert all(len(t.intermediate_values) == 2 for t in trials)
-    stage3 = [t for t in trials if t.user_attrs["stage"] == 2]
-    assert all(t.user_attrs["inherited_from"] is not None for t in stage3)
+    stage3 = [t for t in trials if stage_of(t) == 2]
+    assert all(position_of(t).inherited_from is not None for t in stage3)
 
 
 def test_full_grid_with_four_workers_runs_108_points_once(storage_url: str, tmp_path: Path) -> None:
@@ -92,7 +93,7 @@ def test_sigkilled_worker_trial_resumes_from_its_checkpoint(
     wait_all(start_workers(2, "s", storage_url, tmp_path, *liveness))
     trials = trials_of(storage_url)
     complete = [t for t in trials if t.state == TrialState.COMPLETE]
-    assert sorted(t.user_attrs["point"] for t in complete) == [0, 1]  # each point completed once
+    assert sorted(position_of(t).point for t in complete) == [0, 1]  # each point completed once
     assert all(t.state == TrialState.FAIL for t in trials if t not in complete)
     killed = min(t.number for t in trials if t.state == TrialState.FAIL)  # the victim's trial
     retry = next(t for t in complete if t.user_attrs.get("retry_of") == killed)

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from optuna.trial import TrialState
 from spacehpo.data.errors import DataError
 from spacehpo.data.spark import read_labels
+from spacehpo.hpo.record import position_of, stage_of
 
 from tests.conftest import admin_engine, assert_one_line_error, run_cli, start_workers, wait_all
 from tests.hpo.studies import FAKE, create_fake_study, trials_of
@@ -31,7 +32,7 @@ def _check_plan_done_exactly_once(
     """Every point's latest attempt is COMPLETE or PRUNED; earlier attempts are the killed ones."""
     by_point = defaultdict(list)
     for t in trials:
-        by_point[(t.user_attrs["stage"], t.user_attrs["point"])].append(t)
+        by_point[(stage_of(t), position_of(t).point)].append(t)
     assert len(by_point) == points
     retrained = 0
     for attempts in by_point.values():
