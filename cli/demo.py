@@ -154,7 +154,7 @@ def _compare_demo(out: Path, storage: str) -> None:
         names.append(name)
     with open_storage(storage) as handle:
         result = compare([load(handle, n) for n in names], out / "compare.html")
-    print("\n" + render_comparison(result.rows, result.html, result.csv))
+    print("\n" + render_comparison(result))
 
 
 def _demo(args: argparse.Namespace) -> None:

@@ -33,6 +33,8 @@ TRAIN_FLAG_HELP = {
     "backbone_lr_mult": "the backbone's learning rate as a multiple of --lr",
     "pretrained": "none, imagenet (torchvision weights) or a state dict file",
     "num_threads": "torch CPU threads (0: default)",
+    "objective": "the metric to maximise: class_acc (the report's), centre_acc or spark_score; "
+    "ties go to the next (see README, Ranking)",
 }
 SWITCHES = ("amp", "compile")  # the TrainConfig fields that are on/off flags
 

@@ -49,7 +49,7 @@ def run_train(cfg: TrainConfig, data_root: Path, out: Path) -> None:
         for log in logs:
             log.hparams(asdict(cfg))
             log.close()
-    best = max(history, key=rank_epoch)
+    best = max(history, key=lambda h: rank_epoch(h, cfg.objective))
     elapsed = time.perf_counter() - start
     print()
     print(

@@ -12,6 +12,7 @@ from spacehpo.data.yolo import check_labels, fingerprint, read_names
 from spacehpo.hpo.errors import HpoError
 from spacehpo.hpo.notes import write_note
 from spacehpo.hpo.plans import resolve_plan
+from spacehpo.hpo.ranking import show_spread
 from spacehpo.hpo.space import show_params
 from spacehpo.hpo.status import STATES, StatusReport, status_report
 from spacehpo.hpo.study import (
@@ -28,6 +29,7 @@ from spacehpo.hpo.study import (
 from spacehpo.hpo.study_admin import delete_study, list_studies
 from spacehpo.hpo.trainable import DATA, DETECTOR
 from spacehpo.model.config import RUN_SETTINGS
+from spacehpo.model.metrics import CLASS_ACC
 from spacehpo.storage.backends import open_storage
 
 
@@ -122,6 +124,10 @@ def _best_and_running(report: StatusReport) -> list[str]:
             f"best trial #{b.number}: class_acc {b.class_acc:.4f}, "
             f"centre_acc {centre:.4f}, {params}",
         ]
+        if b.repeats > 1 or b.objective != CLASS_ACC:
+            lines.append(
+                f"  its configuration: {show_spread(b.objective, b.mean, b.spread, b.repeats)}"
+            )
     if report.running:
         rows = [
             [f"#{r.trial}", r.stage, r.epochs, f"{r.elapsed_s:.0f} s" if r.elapsed_s else "-",

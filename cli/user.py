@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 from spacehpo.cli.flags import storage_flag
 from spacehpo.cli.output import TABLE, Output, format_flag, show
@@ -23,6 +23,9 @@ from spacehpo.hpo.study import load
 from spacehpo.model.metrics import CLASS_ACC
 from spacehpo.storage.backends import STORAGE_ENV, open_storage, resolve_url
 from spacehpo.storage.urls import password_of
+
+if TYPE_CHECKING:
+    from spacehpo.hpo.compare import Comparison
 
 
 def _export(args: argparse.Namespace) -> None:
@@ -77,9 +80,10 @@ def comparison_files(html: Path, csv: Path) -> str:
     return f"report {html}; all trials {csv}"
 
 
-def render_comparison(rows: list[dict], html: Path, csv: Path) -> str:
-    text = table([list(r.values()) for r in rows], list(rows[0]))
-    return f"{text}\n\n{comparison_files(html, csv)}"
+def render_comparison(result: Comparison) -> str:
+    text = table([list(r.values()) for r in result.rows], list(result.rows[0]))
+    verdicts = "".join(f"\n{line}" for line in result.verdicts)
+    return f"{text}\n{verdicts}\n\n{comparison_files(result.html, result.csv)}"
 
 
 def _compare(args: argparse.Namespace) -> None:
@@ -89,10 +93,13 @@ def _compare(args: argparse.Namespace) -> None:
     with open_storage(args.storage) as handle:
         result = compare([load(handle, name) for name in args.names], args.out)
     values = [list(r.values()) for r in result.rows]
-    text = render_comparison(result.rows, result.html, result.csv)
+    text = render_comparison(result)
     show(Output(result.rows, values, text), args.format)
     if args.format != TABLE:
-        print(comparison_files(result.html, result.csv), file=sys.stderr)
+        print(
+            "\n".join([*result.verdicts, comparison_files(result.html, result.csv)]),
+            file=sys.stderr,
+        )
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:

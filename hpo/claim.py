@@ -63,7 +63,7 @@ def claim(
     with handle.lock.hold(study.study_name):
         recover_stale(study, handle.liveness, spec.max_retries, log)
         requeue_orphans(study, spec.max_retries)
-        action = progress(spec.plan, records(study))
+        action = progress(spec.plan, records(study, spec.objective), spec.repeat_counts())
         if isinstance(action, Enqueue):
             _enqueue_stage(study, spec, action)
         if isinstance(action, Wait):
@@ -76,9 +76,16 @@ def claim(
 
 def _enqueue_stage(study: optuna.Study, spec: StudySpec, action: Enqueue) -> None:
     stage = spec.plan.stages[action.stage]
-    for point, params in action.points:
-        position = Position(spec.plan.name, action.stage, stage.name, point, action.inherited_from)
-        enqueue(study, params, Queued(position))
+    for planned in action.points:
+        position = Position(
+            spec.plan.name,
+            action.stage,
+            stage.name,
+            planned.point,
+            action.inherited_from,
+            repeat=planned.repeat,
+        )
+        enqueue(study, planned.params, Queued(position))
 
 
 def _tpe_trial(study: optuna.Study, spec: StudySpec) -> Claimed | None:

@@ -9,6 +9,7 @@ ranking rule (`model/metrics.py: rank_key`), so compare agrees with the plan on 
 from __future__ import annotations
 
 import math
+import statistics
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,11 +18,13 @@ import optuna
 import pandas as pd
 from optuna.trial import FrozenTrial, TrialState
 from spacehpo.hpo.compare_html import write_report
+from spacehpo.hpo.curves import curves_of
 from spacehpo.hpo.errors import HpoError
-from spacehpo.hpo.plans import best_trial, same_params
-from spacehpo.hpo.record import best_metrics_of, curves_of, epochs_run_of, record_of
+from spacehpo.hpo.plans import same_params
+from spacehpo.hpo.ranking import PointResult, best_point, noise_verdict
+from spacehpo.hpo.record import best_metrics_of, epochs_run_of, record_of
 from spacehpo.hpo.study import StudySpec
-from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC, rank_key
+from spacehpo.model.metrics import DEFAULT_OBJECTIVE, TIE_BREAK, rank_key
 
 CSV_ATTRS = (
     "number",
@@ -38,11 +41,13 @@ CSV_ATTRS = (
 class StudyCost:
     name: str
     plan: str
-    best: FrozenTrial | None
+    best: FrozenTrial | None  # the best configuration's best repeat
+    point: PointResult | None  # the best configuration, over its repeats
+    objective: str
     trials: int  # finished trials (complete, pruned, failed)
     epochs: int  # every epoch trained, retried attempts included
     device_hours: float
-    curve: list[tuple[int, float]]  # (cumulative epochs, best class accuracy so far)
+    curve: list[tuple[int, float]]  # (cumulative epochs, best objective so far)
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,7 @@ class Comparison:
     """The headline rows (one per study) are data, not text, so each caller renders them its way."""
 
     rows: list[dict[str, Any]]
+    verdicts: list[str]  # each study's winner against the full grid's, at the noise (ranking.py)
     html: Path
     csv: Path
 
@@ -63,7 +69,7 @@ def finished_in_order(study: optuna.Study) -> list[FrozenTrial]:
 
 
 def best_so_far(trials: list[FrozenTrial]) -> tuple[int, list[tuple[int, float]]]:
-    """Epochs spent in all, and the best class accuracy after each trial once there is one."""
+    """Epochs spent in all, and the best objective after each trial once there is one."""
     curve, spent, best = [], 0, float("-inf")
     for t in trials:
         spent += epochs_run_of(t)
@@ -82,10 +88,20 @@ def cost_of(study: optuna.Study, spec: StudySpec) -> StudyCost:
         for t in trials
         if t.datetime_start and t.datetime_complete
     )
-    top = best_trial([record_of(t) for t in trials])
+    point = best_point([record_of(t, spec.objective) for t in trials])
     plan = spec.plan.name + (f"+tpe{spec.tpe_trials}" if spec.tpe else "")
-    best = next((t for t in trials if top and t.number == top.number), None)
-    return StudyCost(study.study_name, plan, best, len(trials), spent, seconds / 3600, curve)
+    best = next((t for t in trials if point and t.number == point.best.number), None)
+    return StudyCost(
+        study.study_name,
+        plan,
+        best,
+        point,
+        spec.objective,
+        len(trials),
+        spent,
+        seconds / 3600,
+        curve,
+    )
 
 
 def check_comparable(specs: list[tuple[str, StudySpec]]) -> None:
@@ -102,18 +118,24 @@ def check_comparable(specs: list[tuple[str, StudySpec]]) -> None:
             raise HpoError(f"{pair} do not share a search space")
         if spec.epochs != first.epochs:
             raise HpoError(f"{pair} train for different epochs")
+        if spec.objective != first.objective:
+            raise HpoError(
+                f"{pair} maximise different objectives ({first.objective}, {spec.objective})"
+            )
 
 
-def reached(t: FrozenTrial) -> tuple[float, float]:
-    """A configuration's rank key: a complete trial by its result, a pruned one by its best epoch
-    so far (class accuracy there, and the centre accuracy of that same epoch)."""
+def reached(t: FrozenTrial, objective: str = DEFAULT_OBJECTIVE) -> tuple[float, float]:
+    """A trial's rank key: a complete trial by its result, a pruned one by its best epoch so far
+    (the objective there, and the tie-break metric of that same epoch)."""
+    tie = TIE_BREAK[objective]
     if t.state == TrialState.COMPLETE and t.value is not None:
-        return rank_key(t.value, best_metrics_of(t).get(CENTRE_ACC))
+        return rank_key(t.value, best_metrics_of(t).get(tie))
     curves = curves_of(t)
+    ties = curves.of(tie)
     return max(
         (
-            rank_key(c, _finite(curves.centre_acc[i]) if i < len(curves.centre_acc) else None)
-            for i, c in enumerate(curves.class_acc)
+            rank_key(v, _finite(ties[i]) if i < len(ties) else None)
+            for i, v in enumerate(curves.of(objective))
         ),
         default=(-math.inf, 0.0),  # never reported an epoch: below every configuration that did
     )
@@ -124,34 +146,47 @@ def _finite(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def rank_in(trial: FrozenTrial, reference: list[FrozenTrial]) -> int | None:
+def rank_in(
+    trial: FrozenTrial, reference: list[FrozenTrial], objective: str = DEFAULT_OBJECTIVE
+) -> int | None:
     """1-based rank of `trial`'s configuration among the configurations the reference study
-    tried (complete, or pruned after at least one epoch); None where it did not try it."""
-    scored = [
-        (reached(t), t)
-        for t in reference
-        if t.state in (TrialState.COMPLETE, TrialState.PRUNED) and t.intermediate_values
-    ]
-    ranked = sorted(scored, key=lambda pair: pair[0], reverse=True)
+    tried (complete, or pruned after at least one epoch), each by the mean of its repeats' rank
+    keys; None where it did not try it."""
+    configs: list[tuple[dict[str, Any], list[tuple[float, float]]]] = []
+    for t in reference:
+        if t.state not in (TrialState.COMPLETE, TrialState.PRUNED) or not t.intermediate_values:
+            continue
+        same = next((c for c in configs if same_params(c[0], t.params)), None)
+        if same is None:
+            configs.append(same := (t.params, []))
+        same[1].append(reached(t, objective))
+    ranked = sorted(configs, key=lambda c: _mean_key(c[1]), reverse=True)
     return next(
-        (i for i, (_, t) in enumerate(ranked, 1) if same_params(t.params, trial.params)), None
+        (i for i, (params, _) in enumerate(ranked, 1) if same_params(params, trial.params)), None
     )
+
+
+def _mean_key(keys: list[tuple[float, float]]) -> tuple[float, float]:
+    return (statistics.fmean(k[0] for k in keys), statistics.fmean(k[1] for k in keys))
 
 
 def headline(c: StudyCost, full: StudyCost | None, full_rank: int | None) -> dict[str, Any]:
     """One study against the full grid; the comparisons are None where there is no full grid."""
-    full_best = full.best.value if full and full.best else None
+    full_best = full.point.mean if full and full.point else None
+    mean = c.point.mean if c.point else None
     return {
         "study": c.name,
         "plan": c.plan,
-        f"best {CLASS_ACC}": c.best.value if c.best else float("nan"),
+        f"best {c.objective}": mean if mean is not None else float("nan"),
+        "spread": round(c.point.spread, 4) if c.point and c.point.spread is not None else None,
+        "repeats": len(c.point.values) if c.point else 0,
         "best trial": c.best.number if c.best else None,
         "trials": c.trials,
         "epochs": c.epochs,
         "device-hours": round(c.device_hours, 4),
         "cost vs full": round(c.epochs / full.epochs, 3) if full and full.epochs else None,
-        "regret vs full": round(full_best - c.best.value, 4)
-        if full_best is not None and c.best
+        "regret vs full": round(full_best - mean, 4)
+        if full_best is not None and mean is not None
         else None,
         "rank in full grid": full_rank,
     }
@@ -174,12 +209,26 @@ def compare(studies: list[tuple[optuna.Study, StudySpec]], out: Path) -> Compari
     reference = full[0].get_trials(deepcopy=False) if full else []
     rows = [
         headline(
-            c, full[1] if full else None, rank_in(c.best, reference) if full and c.best else None
+            c,
+            full[1] if full else None,
+            rank_in(c.best, reference, c.objective) if full and c.best else None,
         )
         for c in costs
     ]
+    verdicts = _verdicts(costs, full[1] if full else None)
     csv_path = out.with_suffix(".csv")
     write_csv(studies, csv_path)
     curves = {f"{c.name} ({c.plan})": c.curve for c in costs}
-    write_report([(s, spec.plan.space) for s, spec in studies], curves, rows, out)
-    return Comparison(rows, out, csv_path)
+    objective = studies[0][1].objective
+    write_report([(s, spec.plan.space) for s, spec in studies], curves, rows, out, objective)
+    return Comparison(rows, verdicts, out, csv_path)
+
+
+def _verdicts(costs: list[StudyCost], full: StudyCost | None) -> list[str]:
+    if full is None or full.point is None:
+        return []
+    return [
+        f"{c.name}: {noise_verdict(c.point, full.point, (c.plan, full.plan))}"
+        for c in costs
+        if c is not full and c.point is not None
+    ]

@@ -12,7 +12,7 @@ import optuna
 import pandas as pd
 import plotly.graph_objects as go
 from optuna.trial import FrozenTrial, TrialState
-from spacehpo.hpo.plans import best_trial
+from spacehpo.hpo.ranking import best_point
 from spacehpo.hpo.record import record_of, stage_label, stage_of
 from spacehpo.hpo.space import Choice, Dimension, show_value
 from spacehpo.model.metrics import CLASS_ACC
@@ -45,11 +45,13 @@ def best_so_far_figure(curves: dict[str, list[tuple[int, float]]]) -> go.Figure:
     return fig
 
 
-def parallel_coordinates(done: list[FrozenTrial], space: dict[str, Dimension]) -> go.Figure:
+def parallel_coordinates(
+    done: list[FrozenTrial], space: dict[str, Dimension], objective: str = CLASS_ACC
+) -> go.Figure:
     """Log-scaled parameters on log10 axes, so the grid's points spread evenly; categories on
     an axis of their own, one tick per choice (never a log axis)."""
     dims = [_axis(name, dimension, done) for name, dimension in space.items()]
-    dims.append(dict(label=CLASS_ACC, values=[t.value for t in done]))
+    dims.append(dict(label=objective, values=[t.value for t in done]))
     line = dict(color=[t.value for t in done], colorscale="Viridis", showscale=True)
     return go.Figure(go.Parcoords(line=line, dimensions=dims))
 
@@ -76,35 +78,40 @@ def importances_figure(study: optuna.Study) -> go.Figure | None:
     )
 
 
-def study_figures(study: optuna.Study, space: dict[str, Dimension]) -> Figures:
+def study_figures(
+    study: optuna.Study, space: dict[str, Dimension], objective: str = CLASS_ACC
+) -> Figures:
     """A study's own figures; they need at least two complete trials to show anything."""
     done = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
     if len(done) < 2:
         return []
-    figures = [(f"Parallel coordinates: {study.study_name}", parallel_coordinates(done, space))]
+    figures = [
+        (f"Parallel coordinates: {study.study_name}", parallel_coordinates(done, space, objective))
+    ]
     importance = importances_figure(study)
     if importance is not None:
         figures.append((f"Parameter importances: {study.study_name}", importance))
     return figures
 
 
-def stage_winner_rows(study: optuna.Study) -> list[dict[str, Any]]:
+def stage_winner_rows(study: optuna.Study, objective: str) -> list[dict[str, Any]]:
     """The trial each stage (TPE included) passed on, by the plan's own ranking rule."""
     trials = study.get_trials(deepcopy=False)
     by_number = {t.number: t for t in trials}
     stages = sorted({s for t in trials if (s := stage_of(t)) is not None})
     rows = []
     for s in stages:
-        best = best_trial([record_of(t) for t in trials if stage_of(t) == s])
-        if best is None or best.value is None:
+        point = best_point([record_of(t, objective) for t in trials if stage_of(t) == s])
+        if point is None:
             continue
         rows.append(
             {
                 "study": study.study_name,
-                "stage": stage_label(by_number[best.number]),
-                "winner": f"#{best.number}",
-                CLASS_ACC: round(best.value, 4),
-                **{k: show_value(v) for k, v in best.params.items()},
+                "stage": stage_label(by_number[point.best.number]),
+                "winner": f"#{point.best.number}",
+                objective: round(point.mean, 4),
+                "spread": round(point.spread, 4) if point.spread is not None else None,
+                **{k: show_value(v) for k, v in point.params.items()},
             }
         )
     return rows
@@ -132,9 +139,10 @@ def write_report(
     curves: dict[str, list[tuple[int, float]]],
     headline: list[dict[str, Any]],
     out: Path,
+    objective: str,
 ) -> None:
     figures: Figures = [("Best so far against cost", best_so_far_figure(curves))]
     for study, space in studies:
-        figures += study_figures(study, space)
-    winners = [row for study, _ in studies for row in stage_winner_rows(study)]
+        figures += study_figures(study, space, objective)
+    winners = [row for study, _ in studies for row in stage_winner_rows(study, objective)]
     out.write_text(page(headline, winners, figures))

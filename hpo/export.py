@@ -15,23 +15,27 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 from spacehpo.data.files import staged_dir
 from spacehpo.hpo.errors import HpoError
-from spacehpo.hpo.plans import best_trial
+from spacehpo.hpo.ranking import best_trial
 from spacehpo.hpo.record import artifacts_of, best_metrics_of, position_of, record_of
 from spacehpo.hpo.study import StudySpec
 from spacehpo.hpo.trainable import DATA
 from spacehpo.model.checkpoint import load_checkpoint
 from spacehpo.model.deploy import EXPORTERS, FILES, ONNX, OPSET, PT, check_format
 from spacehpo.model.infer import load_model
+from spacehpo.model.metrics import DEFAULT_OBJECTIVE
 from spacehpo.model.onnx_predict import INPUT, OUTPUTS
 from spacehpo.storage.artifacts import get_file, open_artifact_store
 
 PICTURES = ("confusion", "overlays")
 
 
-def choose_trial(study: optuna.Study, number: int | None) -> FrozenTrial:
+def choose_trial(
+    study: optuna.Study, number: int | None, objective: str = DEFAULT_OBJECTIVE
+) -> FrozenTrial:
+    """The trial `number`, or the best configuration's best repeat (`ranking.best_trial`)."""
     trials = study.get_trials(deepcopy=False)
     if number is None:
-        best = best_trial([record_of(t) for t in trials])
+        best = best_trial([record_of(t, objective) for t in trials])
         if best is None:
             raise HpoError(f"study {study.study_name!r} has no complete trial yet")
         number = best.number
@@ -56,7 +60,7 @@ def export_trial(
     """`store_path`: this host's path to the study's artifact store, if it differs. `model.pt`
     is always written, so `evaluate` and `predict` work on the folder whatever `fmt` adds."""
     check_format(fmt)
-    trial = choose_trial(study, number)
+    trial = choose_trial(study, number, spec.objective)
     artifacts = artifacts_of(trial)
     if "model" not in artifacts:
         raise HpoError(

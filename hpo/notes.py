@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import optuna
 from optuna_dashboard import save_note
-from spacehpo.hpo.plans import best_trial
+from spacehpo.hpo.ranking import best_point, show_spread
 from spacehpo.hpo.record import record_of, stage_of
 from spacehpo.hpo.study import StudySpec
 from spacehpo.hpo.trainable import DATA
@@ -19,7 +19,8 @@ def note_text(study: optuna.Study, spec: StudySpec) -> str:
         + (f" + {spec.tpe_trials} TPE trials" if spec.tpe else ""),
         f"**Data** `{spec.settings.get(DATA, '-')}` (fingerprint `{spec.fingerprint or '-'}`)",
         "**Training** " + ", ".join(f"{k}={v}" for k, v in spec.training_settings().items()),
-        f"**Pruner** {spec.pruner}; objective: validation class accuracy at the predicted centre cell",
+        f"**Pruner** {spec.pruner}; **objective** `{spec.objective}` (validation, read at the "
+        f"predicted centre cell), each plan point run {spec.repeats} time(s), ranked by the mean",
         f"**Curves** `spacehpo tensorboard {study.study_name}` (event files and results.csv per "
         f"run in `{spec.tensorboard_dir(study.study_name)}`)",
         "",
@@ -27,9 +28,13 @@ def note_text(study: optuna.Study, spec: StudySpec) -> str:
         "|---|---|---|---|",
     ]
     for s, stage in enumerate(spec.plan.stages):
-        best = best_trial([record_of(t) for t in trials if stage_of(t) == s])
+        best = best_point([record_of(t, spec.objective) for t in trials if stage_of(t) == s])
         grid = " x ".join(f"{k} {list(v)}" for k, v in stage.grid.items())
-        shown = f"#{best.number}: {best.value:.3f}" if best else "-"
+        shown = (
+            f"#{best.best.number}: {show_spread(spec.objective, best.mean, best.spread, len(best.values))}"
+            if best
+            else "-"
+        )
         lines.append(
             f"| {s + 1} {stage.name} | {grid} | {', '.join(stage.inherit) or '-'} | {shown} |"
         )

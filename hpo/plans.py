@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from spacehpo.hpo.errors import HpoError
+from spacehpo.hpo.ranking import TrialRecord, best_trial
 from spacehpo.hpo.space import (
     Dimension,
     ParamValue,
@@ -23,7 +24,6 @@ from spacehpo.hpo.space import (
     is_number,
     same_value,
 )
-from spacehpo.model.metrics import rank_key
 
 FINISHED = ("COMPLETE", "PRUNED", "FAIL")
 OUTLOOK_PLAN = Path(__file__).with_name("outlook.toml")  # the report's outlook, in the plan format
@@ -170,22 +170,34 @@ def resolve_plan(name: str, reuse_repeats: bool = False) -> Plan:
 
 
 @dataclass(frozen=True)
-class TrialRecord:
-    """What plan progression needs to know of one trial."""
+class Repeats:
+    """How often each plan point runs: `base` times (`--repeats`), or more for the points
+    `study extend --repeat-top` chose, keyed by (stage, point)."""
 
-    number: int
-    state: str  # WAITING, RUNNING, COMPLETE, PRUNED, FAIL
-    stage: int | None  # None: not part of the plan (a TPE trial)
-    point: int | None
+    base: int = 1
+    more: dict[tuple[int, int], int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.base < 1:
+            raise HpoError(f"--repeats {self.base}: each point must run at least once")
+
+    def of(self, stage: int, point: int) -> int:
+        return max(self.base, self.more.get((stage, point), 0))
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One trial to enqueue: a point of the stage, one of its repeats."""
+
+    point: int
+    repeat: int
     params: dict[str, ParamValue]
-    value: float | None = None
-    centre_acc: float | None = None
 
 
 @dataclass(frozen=True)
 class Enqueue:
     stage: int
-    points: list[tuple[int, dict[str, ParamValue]]]  # (point index, params); repeats left out
+    points: list[Planned]
     inherited_from: int | None
 
 
@@ -205,18 +217,12 @@ class Done:
     reason: str = ""
 
 
-def best_trial(records: list[TrialRecord]) -> TrialRecord | None:
-    """The best COMPLETE trial by the one ranking rule; a full tie goes to the earlier trial."""
-    done = [r for r in records if r.state == "COMPLETE" and r.value is not None]
-    return max(done, key=lambda r: (*rank_key(r.value, r.centre_acc), -r.number), default=None)
-
-
-def latest_attempts(records: list[TrialRecord]) -> dict[tuple[int, int], TrialRecord]:
-    """The latest trial of each (stage, point): a retry supersedes the attempt it replaces."""
-    latest: dict[tuple[int, int], TrialRecord] = {}
+def latest_attempts(records: list[TrialRecord]) -> dict[tuple[int, int, int], TrialRecord]:
+    """The latest trial of each (stage, point, repeat): a retry supersedes the attempt it replaces."""
+    latest: dict[tuple[int, int, int], TrialRecord] = {}
     for r in sorted(records, key=lambda r: r.number):
         if r.stage is not None:
-            latest[(r.stage, r.point)] = r
+            latest[(r.stage, r.point, r.repeat)] = r
     return latest
 
 
@@ -224,26 +230,23 @@ def same_params(a: dict[str, ParamValue], b: dict[str, ParamValue]) -> bool:
     return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
 
 
-def progress(plan: Plan, records: list[TrialRecord]) -> Enqueue | Wait | Claim | Done:
+def progress(
+    plan: Plan, records: list[TrialRecord], repeats: Repeats = Repeats()
+) -> Enqueue | Wait | Claim | Done:
     """The next step of the plan. A stage whose enqueueing was cut short (its worker killed
     mid-way) gets its missing points: the earlier stages are finished by then, so the best
     trial it inherits from, and hence its points, are the same as when it started."""
     attempts = latest_attempts(records)
     for s, stage in enumerate(plan.stages):
-        latest = {point: r for (st, point), r in attempts.items() if st == s}
+        latest = {(p, rep): r for (st, p, rep), r in attempts.items() if st == s}
         earlier = [r for r in records if r.stage is not None and r.stage < s]
         best = best_trial(earlier)
         if not latest and stage.inherit and best is None:
             return Done(
                 f"stage {s + 1} ({stage.name}) cannot start: no trial of earlier stages completed"
             )
-        points = list(enumerate(stage.points(best.params if best else {})))
-        if plan.reuse_repeats:
-            finished = [r for r in earlier if r.state in ("COMPLETE", "PRUNED")]
-            points = [
-                (i, p) for i, p in points if not any(same_params(p, r.params) for r in finished)
-            ]
-        missing = [(i, p) for i, p in points if i not in latest]
+        planned = _planned(plan, s, best, earlier, latest, repeats)
+        missing = [p for p in planned if (p.point, p.repeat) not in latest]
         if missing:
             return Enqueue(s, missing, best.number if best else None)
         if any(r.state == "WAITING" for r in latest.values()):
@@ -255,3 +258,25 @@ def progress(plan: Plan, records: list[TrialRecord]) -> Enqueue | Wait | Claim |
                 f"stage {s + 1} ({stage.name}) waits for trial(s) {', '.join(map(str, running))} to finish",
             )
     return Done()
+
+
+def _planned(
+    plan: Plan,
+    s: int,
+    best: TrialRecord | None,
+    earlier: list[TrialRecord],
+    latest: dict[tuple[int, int], TrialRecord],
+    repeats: Repeats,
+) -> list[Planned]:
+    """Stage `s`'s trials. A point that has run keeps its params: repeats added later to an
+    earlier stage may change the best it inherited from, but not a point already started."""
+    started = {point: r.params for (point, _), r in sorted(latest.items(), reverse=True)}
+    points = list(enumerate(plan.stages[s].points(best.params if best else {})))
+    if plan.reuse_repeats:
+        finished = [r for r in earlier if r.state in ("COMPLETE", "PRUNED")]
+        points = [(i, p) for i, p in points if not any(same_params(p, r.params) for r in finished)]
+    return [
+        Planned(i, rep, started.get(i, params))
+        for i, params in points
+        for rep in range(repeats.of(s, i))
+    ]

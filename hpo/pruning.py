@@ -13,8 +13,8 @@ import numpy as np
 import optuna
 from optuna.pruners import BasePruner, HyperbandPruner, MedianPruner, NopPruner, PercentilePruner
 from optuna.trial import FrozenTrial, TrialState
+from spacehpo.hpo.curves import curves_of
 from spacehpo.hpo.errors import HpoError
-from spacehpo.hpo.record import curves_of
 
 STARTUP_TRIALS = 4
 WARMUP_EPOCHS = 1  # no pruning at epoch 1; Optuna steps here are epochs counted from 1

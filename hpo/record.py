@@ -2,25 +2,25 @@
 written by `trial_writer.py`, with these names).
 
 Attributes are Optuna user attrs, so optuna-dashboard and `optuna.load_study` show them as is.
-A trial's place in the plan (`Position`), its curves (class accuracy is Optuna's intermediate
-values; centre accuracy and IoU are lists), the checkpoint it can resume from, its result and
-how it failed. Everything else in spacehpo goes through the types and functions below.
+A trial's place in the plan (`Position`), its curves (`hpo/curves.py`), the checkpoint it can
+resume from, its result and how it failed. Everything else in spacehpo goes through the types and functions below.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial
-from spacehpo.hpo.plans import TrialRecord
-from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC, IOU, SPARK_SCORE
+from spacehpo.hpo.curves import Curves, curves_of, longest
+from spacehpo.hpo.ranking import TrialRecord
+from spacehpo.model.metrics import CENTRE_ACC, DEFAULT_OBJECTIVE, IOU, SPARK_SCORE, TIE_BREAK
 
 PLAN, STAGE_INDEX, STAGE_NAME, POINT = "plan", "stage_index", "stage_name", "point"
-INHERITED_FROM, ATTEMPT, RETRY_OF = "inherited_from", "attempt", "retry_of"
+INHERITED_FROM, ATTEMPT, RETRY_OF, REPEAT = "inherited_from", "attempt", "retry_of", "repeat"
 WORKER, EPOCHS_RUN, CHECKPOINT, RESUME = "worker", "epochs_run", "checkpoint", "resume"
 BEST_METRICS, ARTIFACTS, FAIL_REASON = "best_metrics", "artifacts", "fail_reason"
 FAULTS, AVOID = "machine_faults", "avoid"
@@ -28,7 +28,6 @@ STAGE = "stage"  # the stage as users read it, "1 lr x weight_decay"; the dashbo
 # Scalars of the best epoch, which optuna-dashboard can plot (it cannot plot the lists).
 BEST_CENTRE_ACC, BEST_IOU = f"best_{CENTRE_ACC}", f"best_{IOU}"
 BEST_SPARK_SCORE, FINAL_TRAIN_LOSS = f"best_{SPARK_SCORE}", "final_train_loss"
-EXTRA_CURVES = (CENTRE_ACC, IOU)  # class accuracy, the objective, is Optuna's intermediate values
 _FIXED_PARAMS = "fixed_params"  # Optuna's system attr holding an enqueued trial's params
 
 HANDED_BACK = "handed back"  # fail_reason prefixes; a trial that raised has neither
@@ -47,6 +46,7 @@ class Position:
     inherited_from: int | None = None
     attempt: int = 0
     retry_of: int | None = None
+    repeat: int = 0  # which run of the point (`--repeats`); its training seed is seed + repeat
 
     @property
     def label(self) -> str:
@@ -55,7 +55,8 @@ class Position:
     @property
     def run_name(self) -> str:
         """The TensorBoard run: a re-queued attempt (a new trial number) continues it."""
-        return f"s{self.stage + 1}-p{self.point:02d}"
+        repeat = f"-r{self.repeat}" if self.repeat else ""
+        return f"s{self.stage + 1}-p{self.point:02d}{repeat}"
 
     def attrs(self) -> dict[str, Any]:
         stored = {k: v for k, v in asdict(self).items() if k != RETRY_OF or v is not None}
@@ -83,6 +84,7 @@ def position_of(t: FrozenTrial) -> Position | None:
         a.get(INHERITED_FROM),
         a.get(ATTEMPT, 0),
         a.get(RETRY_OF),
+        a.get(REPEAT, 0),
     )
 
 
@@ -103,29 +105,6 @@ class Checkpoint:
 
 
 @dataclass(frozen=True)
-class Curves:
-    """Per-epoch values from epoch 1."""
-
-    class_acc: list[float] = field(default_factory=list)
-    centre_acc: list[float] = field(default_factory=list)
-    iou: list[float] = field(default_factory=list)
-
-    def appended(self, metrics: dict[str, float]) -> Curves:
-        nan = float("nan")
-        return Curves(
-            [*self.class_acc, float(metrics[CLASS_ACC])],
-            [*self.centre_acc, float(metrics.get(CENTRE_ACC, nan))],
-            [*self.iou, float(metrics.get(IOU, nan))],
-        )
-
-    def upto(self, epochs: int) -> Curves:
-        return Curves(self.class_acc[:epochs], self.centre_acc[:epochs], self.iou[:epochs])
-
-    def extra(self) -> dict[str, list[float]]:
-        return {name: getattr(self, name) for name in EXTRA_CURVES}
-
-
-@dataclass(frozen=True)
 class ResumePoint:
     """What a retried trial starts from: the last epoch checkpoint and the curves up to it."""
 
@@ -134,7 +113,7 @@ class ResumePoint:
 
     def attrs(self) -> dict[str, Any]:
         checkpoint = asdict(self.checkpoint) if self.checkpoint else None
-        return {CHECKPOINT: checkpoint, CLASS_ACC: self.curves.class_acc, **self.curves.extra()}
+        return {CHECKPOINT: checkpoint, **self.curves.lists()}
 
 
 @dataclass(frozen=True)
@@ -154,14 +133,6 @@ class Avoid:
     until: float  # time.time() on that worker's host
 
 
-def curves_of(t: FrozenTrial) -> Curves:
-    values = t.intermediate_values
-    return Curves(
-        [values[e] for e in sorted(values)],
-        *(list(t.user_attrs.get(name, [])) for name in EXTRA_CURVES),
-    )
-
-
 def _checkpoint(stored: dict[str, Any] | None) -> Checkpoint | None:
     return Checkpoint(**stored) if stored else None
 
@@ -174,8 +145,7 @@ def resume_of(t: FrozenTrial) -> ResumePoint | None:
     r = t.user_attrs.get(RESUME)
     if not r:
         return None
-    curves = Curves(list(r.get(CLASS_ACC, [])), *(list(r.get(n, [])) for n in EXTRA_CURVES))
-    return ResumePoint(_checkpoint(r.get(CHECKPOINT)), curves)
+    return ResumePoint(_checkpoint(r.get(CHECKPOINT)), Curves.from_lists(r))
 
 
 def resume_after(t: FrozenTrial) -> ResumePoint:
@@ -186,11 +156,7 @@ def resume_after(t: FrozenTrial) -> ResumePoint:
     checkpoint = checkpoint_of(t) or previous.checkpoint
     epochs = checkpoint.epoch if checkpoint else 0
     own = curves_of(t)  # a retry killed before its first epoch has not rewritten them yet
-    longer = [
-        max(getattr(own, name), getattr(previous.curves, name), key=len)
-        for name in (CLASS_ACC, *EXTRA_CURVES)
-    ]
-    return ResumePoint(checkpoint, Curves(*longer).upto(epochs))
+    return ResumePoint(checkpoint, longest(own, previous.curves).upto(epochs))
 
 
 def params_of(t: FrozenTrial) -> dict[str, float]:
@@ -239,8 +205,8 @@ def may_take(t: FrozenTrial, worker: str) -> bool:
     return avoid is None or avoid.worker != worker or time.time() >= avoid.until
 
 
-def record_of(t: FrozenTrial) -> TrialRecord:
-    """What plan progression and ranking need of a trial."""
+def record_of(t: FrozenTrial, objective: str = DEFAULT_OBJECTIVE) -> TrialRecord:
+    """What plan progression and ranking need of a trial, ranked by the study's objective."""
     value = t.values[0] if t.values and math.isfinite(t.values[0]) else None
     return TrialRecord(
         t.number,
@@ -249,12 +215,13 @@ def record_of(t: FrozenTrial) -> TrialRecord:
         t.user_attrs.get(POINT),
         params_of(t),
         value,
-        best_metrics_of(t).get(CENTRE_ACC),
+        best_metrics_of(t).get(TIE_BREAK[objective]),
+        t.user_attrs.get(REPEAT, 0),
     )
 
 
-def records(study: optuna.Study) -> list[TrialRecord]:
-    return [record_of(t) for t in study.get_trials(deepcopy=False)]
+def records(study: optuna.Study, objective: str = DEFAULT_OBJECTIVE) -> list[TrialRecord]:
+    return [record_of(t, objective) for t in study.get_trials(deepcopy=False)]
 
 
 @dataclass(frozen=True)

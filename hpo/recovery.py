@@ -45,7 +45,7 @@ def requeue(
 def superseded(study: optuna.Study, t: FrozenTrial) -> bool:
     latest = latest_attempts([record_of(x) for x in study.get_trials(deepcopy=False)])
     mine = record_of(t)
-    return latest.get((mine.stage, mine.point), mine).number != t.number
+    return latest.get((mine.stage, mine.point, mine.repeat), mine).number != t.number
 
 
 def requeue_orphans(study: optuna.Study, max_retries: int) -> None:

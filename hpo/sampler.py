@@ -18,7 +18,8 @@ import optuna
 from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
-from spacehpo.hpo.plans import Done, Enqueue, Plan, TrialRecord, Wait, progress, validate
+from spacehpo.hpo.plans import Done, Enqueue, Plan, Wait, progress, validate
+from spacehpo.hpo.ranking import TrialRecord
 from spacehpo.hpo.record import Position, record_of
 from spacehpo.hpo.trial_writer import write_position
 
@@ -55,8 +56,13 @@ class StagedGridSampler(BaseSampler):
             assert isinstance(action, Enqueue)
             stage = self.plan.stages[action.stage]
             self._queue = [
-                (Position(self.plan.name, action.stage, stage.name, i, action.inherited_from), p)
-                for i, p in action.points
+                (
+                    Position(
+                        self.plan.name, action.stage, stage.name, p.point, action.inherited_from
+                    ),
+                    p.params,
+                )
+                for p in action.points
             ]
         position, params = self._queue.pop(0)
         self._assigned[trial.number] = (position, params)

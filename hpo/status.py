@@ -12,9 +12,11 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 from spacehpo.hpo.claim import TPE_STAGE_NAME
-from spacehpo.hpo.plans import FINISHED, Done, best_trial, latest_attempts, progress
-from spacehpo.hpo.record import record_of, stage_label, stage_of
+from spacehpo.hpo.plans import FINISHED, Done, latest_attempts, progress
+from spacehpo.hpo.ranking import TrialRecord, best_point
+from spacehpo.hpo.record import best_metrics_of, record_of, stage_label, stage_of
 from spacehpo.hpo.study import StudySpec
+from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC
 
 STATES = ("WAITING", "RUNNING", "COMPLETE", "PRUNED", "FAIL")
 
@@ -25,7 +27,7 @@ class StageRow:
     name: str
     counts: dict[str, int]
     best_trial: int | None
-    best_value: float | None
+    best_value: float | None  # the objective, as a mean over the best point's repeats
     best_params: dict[str, float]
 
 
@@ -40,10 +42,16 @@ class RunningRow:
 
 @dataclass(frozen=True)
 class BestTrial:
+    """The best configuration's best repeat (`number`), with its configuration's objective."""
+
     number: int
     class_acc: float
     centre_acc: float | None
     params: dict[str, float]
+    objective: str = CLASS_ACC
+    mean: float | None = None  # the objective over the configuration's COMPLETE repeats
+    spread: float | None = None  # their standard deviation (None: one repeat)
+    repeats: int = 1
 
 
 @dataclass(frozen=True)
@@ -75,14 +83,14 @@ def _stage_rows(trials: list[FrozenTrial], spec: StudySpec) -> list[StageRow]:
     rows = []
     for s, name in enumerate(names):
         in_stage = [t for t in trials if stage_of(t) == s]
-        best = best_trial([record_of(t) for t in in_stage])
+        best = best_point([record_of(t, spec.objective) for t in in_stage])
         rows.append(
             StageRow(
                 str(s + 1) if s < len(spec.plan.stages) else "+",
                 name,
                 state_counts(in_stage),
-                best.number if best else None,
-                best.value if best else None,
+                best.best.number if best else None,
+                best.mean if best else None,
                 best.params if best else {},
             )
         )
@@ -102,6 +110,23 @@ def _running_rows(trials: list[FrozenTrial]) -> list[RunningRow]:
     return rows
 
 
+def _best(trials: list[FrozenTrial], recs: list[TrialRecord], objective: str) -> BestTrial | None:
+    point = best_point(recs)
+    if point is None:
+        return None
+    metrics = best_metrics_of(next(t for t in trials if t.number == point.best.number))
+    return BestTrial(
+        point.best.number,
+        metrics.get(CLASS_ACC, point.best.value),
+        metrics.get(CENTRE_ACC),
+        point.params,
+        objective,
+        point.mean,
+        point.spread,
+        len(point.values),
+    )
+
+
 def _duration(t: FrozenTrial) -> float | None:
     if t.datetime_start and t.datetime_complete:
         return (t.datetime_complete - t.datetime_start).total_seconds()
@@ -110,8 +135,7 @@ def _duration(t: FrozenTrial) -> float | None:
 
 def status_report(study: optuna.Study, spec: StudySpec) -> StatusReport:
     trials = study.get_trials(deepcopy=False)
-    recs = [record_of(t) for t in trials]
-    best = best_trial(recs)
+    recs = [record_of(t, spec.objective) for t in trials]
     running = _running_rows(trials)
     finished_trials = sum(r.state in FINISHED for r in latest_attempts(recs).values())
     remaining = spec.total_trials - finished_trials
@@ -128,10 +152,10 @@ def status_report(study: optuna.Study, spec: StudySpec) -> StatusReport:
         spec.plan.name,
         spec.total_trials,
         _stage_rows(trials, spec),
-        BestTrial(best.number, best.value, best.centre_acc, best.params) if best else None,
+        _best(trials, recs, spec.objective),
         running,
         max(0, remaining),
-        remaining <= 0 and isinstance(progress(spec.plan, recs), Done),
+        remaining <= 0 and isinstance(progress(spec.plan, recs, spec.repeat_counts()), Done),
         mean,
         remaining * mean / workers if mean is not None else None,
     )

@@ -15,16 +15,18 @@ from typing import Any
 
 import optuna
 from spacehpo.hpo.errors import HpoError
-from spacehpo.hpo.plans import Plan
+from spacehpo.hpo.plans import Plan, Repeats
 from spacehpo.hpo.pruning import build_pruner
 from spacehpo.hpo.store_marker import mark_store
 from spacehpo.hpo.trainable import DATA, DETECTOR
 from spacehpo.model.config import RUN_SETTINGS, TrainConfig, saved_setting
-from spacehpo.model.metrics import CLASS_ACC
+from spacehpo.model.metrics import DEFAULT_OBJECTIVE
 from spacehpo.storage.artifacts import open_artifact_store
 from spacehpo.storage.backends import StorageHandle
 
 ATTR = "spacehpo"
+SEED = "seed"  # the settings key (a TrainConfig field) of the training seed
+OBJECTIVE = "objective"  # the settings key (a TrainConfig field) naming what the study maximises
 DEFAULT_ARTIFACTS = str(Path("spacehpo-runs", "artifacts"))
 DEFAULT_MAX_RETRIES = 3
 DEFAULT_PRUNER = "median"
@@ -42,6 +44,18 @@ class TpeExtension:
 
 
 @dataclass(frozen=True)
+class RepeatTop:
+    """`study extend --repeat-top N --repeats K`: these (stage, point)s run K times in all."""
+
+    points: tuple[tuple[int, int], ...]
+    repeats: int
+
+    def __post_init__(self) -> None:
+        if self.repeats < 2:
+            raise HpoError(f"--repeats {self.repeats}: extending needs at least 2 repeats")
+
+
+@dataclass(frozen=True)
 class StudySpec:
     plan: Plan
     settings: dict[str, Any]  # the trainable's settings; DATA is the dataset path
@@ -53,8 +67,11 @@ class StudySpec:
     tpe: tuple[TpeExtension, ...] = ()
     store_id: str = ""  # the marker the artifact store holds; "" for studies made before it
     tensorboard: str = ""  # TensorBoard root (a shared path or s3://); "": beside the artifacts
+    repeats: int = 1  # runs of each plan point, each with its own training seed (seed + repeat)
+    repeat_top: tuple[RepeatTop, ...] = ()
 
     def __post_init__(self) -> None:
+        Repeats(self.repeats)  # checks itself
         if self.max_retries < 0:
             raise HpoError(f"--max-retries {self.max_retries}: must be 0 or more")
         build_pruner(self.pruner, self.epochs)
@@ -80,12 +97,27 @@ class StudySpec:
         return int(self.settings.get("epochs", TrainConfig().epochs))
 
     @property
+    def objective(self) -> str:
+        """What the study maximises; a training setting, so `spacehpo train` ranks epochs alike."""
+        return str(self.settings.get(OBJECTIVE, DEFAULT_OBJECTIVE))
+
+    def repeat_counts(self) -> Repeats:
+        more: dict[tuple[int, int], int] = {}
+        for extension in self.repeat_top:
+            for point in extension.points:
+                more[point] = max(more.get(point, 0), extension.repeats)
+        return Repeats(self.repeats, more)
+
+    @property
     def tpe_trials(self) -> int:
         return sum(extension.n for extension in self.tpe)
 
     @property
     def total_trials(self) -> int:
-        return self.plan.size + self.tpe_trials
+        """The plan's trials, its repeats and the TPE continuation (a reused point counts too)."""
+        counts = self.repeat_counts()
+        extra = sum(k - counts.base for k in counts.more.values() if k > counts.base)
+        return self.plan.size * counts.base + extra + self.tpe_trials
 
     @property
     def tensorboard_root(self) -> str:
@@ -97,16 +129,23 @@ class StudySpec:
         """The study's runs, one folder each (`root`: this host's path to the root, if given)."""
         return f"{(root or self.tensorboard_root).rstrip('/')}/{study}"
 
-    def extend(self, extension: TpeExtension) -> StudySpec:
+    def extend(self, extension: TpeExtension | RepeatTop) -> StudySpec:
+        if isinstance(extension, RepeatTop):
+            return replace(self, repeat_top=(*self.repeat_top, extension))
         return replace(self, tpe=(*self.tpe, extension))
 
     def to_dict(self) -> dict[str, Any]:
-        return {**asdict(self), "plan": self.plan.to_dict(), "tpe": [asdict(e) for e in self.tpe]}
+        return {**asdict(self), "plan": self.plan.to_dict()}
 
     @staticmethod
     def from_dict(d: dict[str, Any]) -> StudySpec:
         tpe = tuple(TpeExtension(**e) for e in d.get("tpe", []))
-        return StudySpec(**{**d, "plan": Plan.from_dict(d["plan"]), "tpe": tpe})
+        top = tuple(
+            RepeatTop(tuple(tuple(p) for p in e["points"]), e["repeats"])
+            for e in d.get("repeat_top", [])
+        )
+        plan = Plan.from_dict(d["plan"])
+        return StudySpec(**{**d, "plan": plan, "tpe": tpe, "repeat_top": top})
 
 
 def check_name(name: str) -> str:
@@ -149,7 +188,7 @@ def create(handle: StorageHandle, name: str, spec: StudySpec) -> tuple[optuna.St
             study = optuna.create_study(
                 study_name=name, storage=handle.storage, direction="maximize"
             )
-            study.set_metric_names([CLASS_ACC])  # the dashboard names the objective
+            study.set_metric_names([spec.objective])  # the dashboard names the objective
             save_spec(study, spec)
             return study, True
         study, existing = load(handle, name)
@@ -158,6 +197,7 @@ def create(handle: StorageHandle, name: str, spec: StudySpec) -> tuple[optuna.St
         ("dataset", existing.fingerprint, spec.fingerprint),
         ("training settings", existing.training_settings(), spec.training_settings()),
         ("trainable", existing.trainable, spec.trainable),
+        ("number of repeats", existing.repeats, spec.repeats),
     ):
         if a != b:
             raise HpoError(
@@ -165,3 +205,8 @@ def create(handle: StorageHandle, name: str, spec: StudySpec) -> tuple[optuna.St
                 f"choose a new name or delete it with `spacehpo study delete {name} --yes`"
             )
     return study, False
+
+
+def repeat_settings(settings: dict[str, Any], repeat: int) -> dict[str, Any]:
+    """One repeat's training settings: its own seed, `seed + repeat`, so repeats measure noise."""
+    return {**settings, SEED: int(settings.get(SEED, 0)) + repeat} if repeat else settings

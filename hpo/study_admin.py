@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import optuna
-from spacehpo.hpo.plans import best_trial
-from spacehpo.hpo.record import artifact_ids_of, record_of
+from spacehpo.hpo.ranking import best_point
+from spacehpo.hpo.record import artifact_ids_of, best_metrics_of, record_of
 from spacehpo.hpo.status import state_counts
 from spacehpo.hpo.store_marker import marker_id
 from spacehpo.hpo.study import ATTR, StudySpec, load
+from spacehpo.model.metrics import CLASS_ACC, DEFAULT_OBJECTIVE
 from spacehpo.storage.artifacts import open_artifact_store, remove_quietly
 from spacehpo.storage.backends import StorageHandle
 
@@ -17,20 +18,27 @@ from spacehpo.storage.backends import StorageHandle
 def list_studies(handle: StorageHandle) -> list[dict[str, Any]]:
     rows = []
     for frozen in handle.storage.get_all_studies():
-        spec = frozen.user_attrs.get(ATTR)
+        stored = frozen.user_attrs.get(ATTR)
+        spec = StudySpec.from_dict(stored) if stored else None
+        objective = spec.objective if spec else DEFAULT_OBJECTIVE
         study = optuna.load_study(study_name=frozen.study_name, storage=handle.storage)
         trials = study.get_trials(deepcopy=False)
-        best = best_trial([record_of(t) for t in trials])
+        best = best_point([record_of(t, objective) for t in trials])
+        metrics = (
+            best_metrics_of(next(t for t in trials if t.number == best.best.number)) if best else {}
+        )
         counts = state_counts(trials)
         rows.append(
             {
                 "study": frozen.study_name,
-                "plan": StudySpec.from_dict(spec).plan.name if spec else "(not spacehpo)",
+                "plan": spec.plan.name if spec else "(not spacehpo)",
                 "trials": len(trials),
                 "complete": counts["COMPLETE"],
                 "running": counts["RUNNING"],
-                "best class_acc": best.value if best else None,
-                "best trial": best.number if best else None,
+                "best class_acc": metrics.get(CLASS_ACC, best.best.value) if best else None,
+                "best trial": best.best.number if best else None,
+                "objective": objective,
+                "best": best.mean if best else None,  # the objective, mean over repeats
             }
         )
     return rows

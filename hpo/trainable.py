@@ -82,7 +82,7 @@ def detector(ctx: TrialContext) -> TrialResult:
         progress=False,
         device_data=device_data,
     )
-    best = max(history, key=rank_epoch)
+    best = max(history, key=lambda m: rank_epoch(m, cfg.objective))
     metrics = {k: float(v) for k, v in best.items() if k != "confusion"}
     return TrialResult(metrics, _pictures(ctx, data, best))
 

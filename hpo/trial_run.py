@@ -18,6 +18,8 @@ import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import TrialState
 from spacehpo.hpo.claim import suggest_all
+from spacehpo.hpo.curves import Curves
+from spacehpo.hpo.errors import HpoError
 from spacehpo.hpo.faults import AVOID_S, FaultKind, describe, machine_fault, too_big
 from spacehpo.hpo.heartbeat import Heartbeat
 from spacehpo.hpo.notes import write_note
@@ -26,7 +28,6 @@ from spacehpo.hpo.record import (
     MACHINE_FAULT,
     Avoid,
     Checkpoint,
-    Curves,
     Fault,
     Position,
     faults_of,
@@ -35,7 +36,7 @@ from spacehpo.hpo.record import (
 )
 from spacehpo.hpo.recovery import requeue
 from spacehpo.hpo.space import ParamValue, show_params
-from spacehpo.hpo.study import StudySpec
+from spacehpo.hpo.study import StudySpec, repeat_settings
 from spacehpo.hpo.trainable import Trainable, TrialContext, TrialResult
 from spacehpo.hpo.trial_writer import TrialWriter
 from spacehpo.hpo.worker_env import WorkerEnv
@@ -89,7 +90,9 @@ class TrialRun:
             with Heartbeat(self.env.handle.liveness, self.trial._trial_id, self.env.log):
                 ctx = TrialContext(
                     self.start(),
-                    self.env.settings,
+                    repeat_settings(
+                        self.env.settings, self.position.repeat if self.position else 0
+                    ),
                     self.ckpt_dir,
                     self.report,
                     self.env.device,
@@ -131,15 +134,17 @@ class TrialRun:
 
     def _replay(self, curves: Curves, epoch: int) -> None:
         self.curves = curves
-        self.writer.replay(curves)
+        self.writer.replay(curves, self.spec.objective)
         self.env.log(f"trial {self.trial.number}: resuming from its epoch {epoch} checkpoint")
 
     def report(self, epoch: int, metrics: dict[str, float]) -> None:
         """Values first, checkpoint second: every checkpointed epoch then has its values, so a
         retry resumes with the whole curve; a kill in between costs that one epoch."""
+        if self.spec.objective not in metrics:
+            raise HpoError(f"epoch {epoch} reported no {self.spec.objective!r}, the objective")
         self.epochs_run += 1
         self.curves = self.curves.appended(metrics)
-        self.writer.epoch(epoch, metrics, self.curves, self.epochs_run)
+        self.writer.epoch(epoch, self.curves, self.epochs_run, self.spec.objective)
         if self.log is None:  # from this epoch on: what a killed attempt wrote there is purged
             self.log = CurveLog(self._run_dir(), epoch)
         self.log.epoch(epoch, metrics)
@@ -169,7 +174,7 @@ class TrialRun:
         if self.log is None or not self.log.rows:
             return {}
         rows = self.log.rows
-        best = best or max(rows, key=rank_epoch)
+        best = best or max(rows, key=lambda row: rank_epoch(row, self.spec.objective))
         self.writer.summary(best, rows[-1].get(LOSS_NAMES[0]))
         self.log.hparams(self.trial.params)
         files = self.log.save_results(self.ckpt_dir)
@@ -206,11 +211,12 @@ class TrialRun:
         }
         artifacts.update(self._publish_curves(result.metrics))
         self.writer.result(result.metrics, artifacts)
-        self.env.study.tell(self.trial, result.metrics[CLASS_ACC])
+        objective = self.spec.objective
+        self.env.study.tell(self.trial, result.metrics[objective])
         self.final = True
         write_note(self.env.study, self.spec)
         self.env.log(
-            f"trial {self.trial.number} complete: class_acc {result.metrics[CLASS_ACC]:.3f}"
+            f"trial {self.trial.number} complete: {objective} {result.metrics[objective]:.3f}"
         )
         return Outcome.COMPLETE
 

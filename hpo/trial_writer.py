@@ -7,6 +7,7 @@ from typing import Any
 
 import optuna
 from optuna.storages import BaseStorage
+from spacehpo.hpo.curves import Curves
 from spacehpo.hpo.record import (
     ARTIFACTS,
     BEST_CENTRE_ACC,
@@ -20,11 +21,10 @@ from spacehpo.hpo.record import (
     FINAL_TRAIN_LOSS,
     WORKER,
     Checkpoint,
-    Curves,
     Fault,
     Position,
 )
-from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC, IOU, SPARK_SCORE
+from spacehpo.model.metrics import CENTRE_ACC, IOU, SPARK_SCORE
 
 
 class TrialWriter:
@@ -39,20 +39,20 @@ class TrialWriter:
     def worker(self, name: str) -> None:
         self._set(WORKER, name)
 
-    def epoch(self, epoch: int, metrics: dict[str, float], curves: Curves, epochs_run: int) -> None:
-        """Extra curves first, then the objective: the pruner reads both at this epoch."""
-        self._extra_curves(curves)
+    def epoch(self, epoch: int, curves: Curves, epochs_run: int, objective: str) -> None:
+        """The curves first, then the objective: the pruner reads both at this epoch."""
+        self._curves(curves)
         self._set(EPOCHS_RUN, epochs_run)
-        self.trial.report(float(metrics[CLASS_ACC]), epoch)
+        self.trial.report(curves.of(objective)[-1], epoch)
 
-    def replay(self, curves: Curves) -> None:
+    def replay(self, curves: Curves, objective: str) -> None:
         """A resumed trial shows its whole curve, in the dashboard and to the pruner."""
-        for epoch, value in enumerate(curves.class_acc, 1):
+        for epoch, value in enumerate(curves.of(objective), 1):
             self.trial.report(value, epoch)
-        self._extra_curves(curves)
+        self._curves(curves)
 
-    def _extra_curves(self, curves: Curves) -> None:
-        for name, values in curves.extra().items():
+    def _curves(self, curves: Curves) -> None:
+        for name, values in curves.lists().items():
             self._set(name, values)
 
     def checkpoint(self, checkpoint: Checkpoint) -> None:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from spacehpo.model.backbones import BACKBONE_NAMES, DEFAULT_BACKBONE, backbone_choices
 from spacehpo.model.errors import ModelError
+from spacehpo.model.metrics import DEFAULT_OBJECTIVE, OBJECTIVES
 
 if TYPE_CHECKING:
     from spacehpo.model.network import Heads
@@ -27,6 +28,7 @@ RUN_SETTINGS = (
     "pretrained",
     "amp",
     "compile",
+    "objective",
 )
 # The report's outlook against overfitting and for sub-cell centres: searchable like the five
 # (the `outlook` plan), settable like the run settings (`--set dropout=0.2`).
@@ -83,6 +85,9 @@ class TrainConfig:
     compile: bool = False  # torch.compile the model (CUDA); off by default: compile time
     data_on_device: bool | None = None  # None: keep the uint8 dataset on the GPU when CUDA
     num_threads: int = 0  # torch CPU threads; 0 leaves torch's default
+    objective: str = (
+        DEFAULT_OBJECTIVE  # the metric whose best epoch is best.pt (metrics.rank_epoch)
+    )
 
     def __post_init__(self) -> None:
         for name, ok, why in self._rules():
@@ -138,6 +143,7 @@ class TrainConfig:
                 "warmup applies to the cosine schedule only (--schedule cosine)",
             ),
             ("num_threads", self.num_threads >= 0, "must be >= 0 (0: torch's default)"),
+            ("objective", self.objective in OBJECTIVES, f"use {', '.join(OBJECTIVES)}"),
             ("backbone", self.backbone in BACKBONE_NAMES, backbone_choices()),
             ("pretrained", bool(self.pretrained), "use none, imagenet or a state dict file"),
             ("amp", self.amp in (None, True, False), "use true, false or null (auto)"),

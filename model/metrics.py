@@ -55,12 +55,22 @@ def detection_metrics(
     }
 
 
-def rank_key(class_acc: float, centre_acc: float | None) -> tuple[float, float]:
-    """The one ranking rule, for epochs, trials and configurations alike: class accuracy (the
-    report's decisive metric), ties broken by centre accuracy (where class is read)."""
-    return (class_acc, centre_acc if centre_acc is not None else 0.0)
+# What a study may maximise (`--objective`), each with the metric that breaks its ties: class is
+# read at the predicted centre, so centre accuracy decides between equal class accuracies, and
+# the other objectives fall back to the report's decisive metric.
+TIE_BREAK = {CLASS_ACC: CENTRE_ACC, CENTRE_ACC: CLASS_ACC, SPARK_SCORE: CLASS_ACC}
+OBJECTIVES = tuple(TIE_BREAK)
+DEFAULT_OBJECTIVE = CLASS_ACC
 
 
-def rank_epoch(metrics: Mapping[str, Any]) -> tuple[float, float]:
+def rank_key(value: float, tie_break: float | None) -> tuple[float, float]:
+    """The one ranking rule, for epochs, trials and configurations alike: the objective first,
+    ties broken by its `TIE_BREAK` metric (a missing one ranks last)."""
+    return (value, tie_break if tie_break is not None else 0.0)
+
+
+def rank_epoch(
+    metrics: Mapping[str, Any], objective: str = DEFAULT_OBJECTIVE
+) -> tuple[float, float]:
     """The same rule on one epoch's metrics (a training history row, a curve log row)."""
-    return rank_key(metrics[CLASS_ACC], metrics.get(CENTRE_ACC))
+    return rank_key(metrics[objective], metrics.get(TIE_BREAK[objective]))

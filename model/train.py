@@ -155,7 +155,8 @@ def train(
         metrics = split_metrics(preds, data.val.labels, cfg.image_size, len(data.class_names))
         lr = run.optimizer.param_groups[0]["lr"]  # where the schedule ended this epoch
         record = {"epoch": epoch + 1, **losses, LR: lr, **metrics}
-        is_best = all(rank_epoch(record) > rank_epoch(h) for h in history)
+        rank = rank_epoch(record, cfg.objective)
+        is_best = all(rank > rank_epoch(h, cfg.objective) for h in history)
         history.append(record)
         _save(out_dir, run, history, data.class_names, is_best)
         if on_epoch is not None:

@@ -14,9 +14,10 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import FrozenTrial, TrialState, create_trial
 from spacehpo.hpo.compare import Comparison, check_comparable, compare, cost_of, rank_in
 from spacehpo.hpo.compare_html import stage_winner_rows
+from spacehpo.hpo.curves import Curves
 from spacehpo.hpo.errors import HpoError
 from spacehpo.hpo.plans import DEFAULT_SPACE, Plan, full_plan, staged_plan
-from spacehpo.hpo.record import BEST_METRICS, EPOCHS_RUN, Curves, Position
+from spacehpo.hpo.record import BEST_METRICS, EPOCHS_RUN, Position
 from spacehpo.hpo.space import Range
 from spacehpo.hpo.study import StudySpec, TpeExtension
 from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC
@@ -43,7 +44,7 @@ def _trial(
     if curves is None:
         curves = {1: (value, centre or 0.0)} if value is not None else {}
     attrs: dict[str, Any] = position.attrs() if position else {}
-    attrs.update(Curves(centre_acc=[z for _, z in curves.values()]).extra())
+    attrs.update(Curves(centre_acc=[z for _, z in curves.values()]).lists())
     if centre is not None:
         attrs[BEST_METRICS] = {CLASS_ACC: value, CENTRE_ACC: centre}
     if epochs_run is not None:
@@ -203,7 +204,7 @@ def test_stage_winners_follow_the_ranking_rule_and_show_stages_from_one() -> Non
             ),
         ],
     )
-    rows = stage_winner_rows(study)
+    rows = stage_winner_rows(study, CLASS_ACC)
     assert [(r["stage"], r["winner"], r[CLASS_ACC], r["k"]) for r in rows] == [
         ("1 a", "#1", 0.6, "6")
     ]

@@ -5,24 +5,25 @@ from spacehpo.hpo.errors import HpoError
 from spacehpo.hpo.plans import (
     Done,
     Enqueue,
-    TrialRecord,
     Wait,
-    best_trial,
     full_plan,
     progress,
     resolve_plan,
     staged_plan,
 )
+from spacehpo.hpo.ranking import TrialRecord, best_trial
 
 
 def _complete(plan, scores: dict) -> list[TrialRecord]:
     """Run a plan to the end on paper: every point completes with scores[params]."""
     records: list[TrialRecord] = []
     while isinstance(action := progress(plan, records), Enqueue):
-        for point, params in action.points:
-            value, centre = scores(params)
+        for p in action.points:
+            value, centre = scores(p.params)
             records.append(
-                TrialRecord(len(records), "COMPLETE", action.stage, point, params, value, centre)
+                TrialRecord(
+                    len(records), "COMPLETE", action.stage, p.point, p.params, value, centre
+                )
             )
     assert isinstance(action, Done)
     return records
@@ -70,13 +71,16 @@ def test_ties_break_on_centre_then_lower_number() -> None:
 def test_barrier_waits_for_running_and_retried_points() -> None:
     plan = staged_plan()
     first = progress(plan, [])
-    recs = [TrialRecord(i, "COMPLETE", 0, i, p, 0.5, 0.5) for i, p in first.points[:3]]
-    recs.append(TrialRecord(3, "RUNNING", 0, 3, first.points[3][1]))
+    recs = [
+        TrialRecord(i, "COMPLETE", 0, i, p, 0.5, 0.5)
+        for i, p in ((q.point, q.params) for q in first.points[:3])
+    ]
+    recs.append(TrialRecord(3, "RUNNING", 0, 3, first.points[3].params))
     assert isinstance(progress(plan, recs), Wait)
-    recs[-1] = TrialRecord(3, "FAIL", 0, 3, first.points[3][1])
-    recs.append(TrialRecord(4, "WAITING", 0, 3, first.points[3][1]))  # its retry
+    recs[-1] = TrialRecord(3, "FAIL", 0, 3, first.points[3].params)
+    recs.append(TrialRecord(4, "WAITING", 0, 3, first.points[3].params))  # its retry
     assert type(progress(plan, recs)).__name__ == "Claim"
-    recs[-1] = TrialRecord(4, "PRUNED", 0, 3, first.points[3][1])
+    recs[-1] = TrialRecord(4, "PRUNED", 0, 3, first.points[3].params)
     assert isinstance(progress(plan, recs), Enqueue)
 
 
@@ -107,12 +111,15 @@ def test_toml_plan_and_its_errors(tmp_path: Path) -> None:
 def test_a_stage_cut_short_while_enqueueing_gets_its_missing_points() -> None:
     plan = staged_plan()
     first = progress(plan, [])
-    recs = [TrialRecord(i, "COMPLETE", 0, i, p, 0.5 + i / 100, 0.5) for i, p in first.points]
+    recs = [
+        TrialRecord(i, "COMPLETE", 0, i, p, 0.5 + i / 100, 0.5)
+        for i, p in ((q.point, q.params) for q in first.points)
+    ]
     second = progress(plan, recs)
     assert isinstance(second, Enqueue) and len(second.points) == 9
     partial = recs + [
         TrialRecord(4 + j, "COMPLETE", 1, i, p, 0.4, 0.5)
-        for j, (i, p) in enumerate(second.points[:3])
+        for j, (i, p) in enumerate((q.point, q.params) for q in second.points[:3])
     ]
     rest = progress(plan, partial)
     assert isinstance(rest, Enqueue) and rest.stage == 1 and rest.points == second.points[3:]

@@ -3,9 +3,9 @@
 import optuna
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
+from spacehpo.hpo.curves import Curves
 from spacehpo.hpo.record import (
     Checkpoint,
-    Curves,
     Position,
     Queued,
     ResumePoint,

@@ -39,4 +39,4 @@ def test_note_shows_plan_and_stage_bests(tmp_path: Path) -> None:
     study, spec = _finish_first_two(tmp_path)
     text = note_text(study, spec)
     assert "**Plan** `staged`: 22 grid points" in text and "| 1 lr x weight_decay |" in text
-    assert "#1: 0.400" in text
+    assert "#1: class_acc 0.4000 (1 repeat)" in text
