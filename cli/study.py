@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import optuna
 from spacehpo.cli.flags import add_train_flags, parse_set, storage_flag
 from spacehpo.cli.output import Output, format_flag, show
 from spacehpo.cli.tables import table
@@ -12,13 +13,15 @@ from spacehpo.data.yolo import check_labels, fingerprint, read_names
 from spacehpo.hpo.errors import HpoError
 from spacehpo.hpo.notes import write_note
 from spacehpo.hpo.plans import resolve_plan
-from spacehpo.hpo.ranking import show_spread
+from spacehpo.hpo.ranking import show_spread, top_points
+from spacehpo.hpo.record import records
 from spacehpo.hpo.space import show_params
 from spacehpo.hpo.status import STATES, StatusReport, status_report
 from spacehpo.hpo.study import (
     DEFAULT_ARTIFACTS,
     DEFAULT_MAX_RETRIES,
     DEFAULT_PRUNER,
+    RepeatTop,
     StudySpec,
     TpeExtension,
     check_name,
@@ -54,7 +57,7 @@ def study_spec_from_args(args: argparse.Namespace) -> StudySpec:
         tensorboard = str(Path(tensorboard).resolve())
     spec = StudySpec(
         plan, settings, fp, args.pruner, args.trainable, artifacts, args.max_retries,
-        tensorboard=tensorboard,
+        tensorboard=tensorboard, repeats=args.repeats,
     )  # fmt: skip
     if spec.trainable == DETECTOR:
         spec.train_config().check_files()
@@ -80,22 +83,38 @@ def _create(args: argparse.Namespace) -> None:
         )
 
 
+def _extension(
+    args: argparse.Namespace, study: optuna.Study, spec: StudySpec
+) -> TpeExtension | RepeatTop:
+    if args.tpe is not None:
+        return TpeExtension(args.tpe, args.seed)
+    if args.repeat_top < 1:
+        raise HpoError(f"--repeat-top {args.repeat_top}: must be at least 1")
+    if args.repeats is None or args.repeats <= spec.repeats:
+        raise HpoError(f"--repeat-top needs --repeats K above the study's {spec.repeats}")
+    top = top_points(records(study, spec.objective), args.repeat_top, len(spec.plan.stages))
+    if not top:
+        raise HpoError(f"study {args.name!r} has no complete plan point to repeat yet")
+    return RepeatTop(top, args.repeats)
+
+
 def _extend(args: argparse.Namespace) -> None:
-    extension = TpeExtension(args.tpe, args.seed)
     with open_storage(args.storage) as handle:
 
-        def section() -> StudySpec:
+        def section() -> tuple[StudySpec, TpeExtension | RepeatTop]:
             with handle.lock.hold(args.name):
                 study, spec = load(handle, args.name)
+                extension = _extension(args, study, spec)
                 extended = spec.extend(extension)
                 save_spec(study, extended)
-                return extended
+                return extended, extension
 
-        spec = handle.retrier.call(section, "extending the study")
-    print(
-        f"study {args.name!r}: {args.tpe} TPE trial(s) added ({spec.tpe_trials} in all); they "
-        f"run once the plan is done. Start workers with `spacehpo worker {args.name}`"
-    )
+        spec, extension = handle.retrier.call(section, "extending the study")
+    if isinstance(extension, RepeatTop):
+        what = f"its {len(extension.points)} best point(s) now run {extension.repeats} times each"
+    else:
+        what = f"{args.tpe} TPE trial(s) added ({spec.tpe_trials} in all); they run once the plan is done"
+    print(f"study {args.name!r}: {what}. Start workers with `spacehpo worker {args.name}`")
 
 
 def _stage_table(report: StatusReport) -> str:
@@ -229,6 +248,13 @@ def _add_create(study: argparse._SubParsersAction) -> None:
         "(default: a tensorboard folder beside the artifacts)",
     )
     p.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="run every plan point K times, each with its own seed (seed + repeat); a point's "
+        "value is the mean of its repeats",
+    )
+    p.add_argument(
         "--max-retries",
         type=int,
         default=DEFAULT_MAX_RETRIES,
@@ -245,10 +271,17 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     study = sub.add_parser("study", help="create, extend, inspect and delete studies")
     commands = study.add_subparsers(dest="study_cmd", required=True)
     _add_create(commands)
-    p = commands.add_parser("extend", help="continue a study with TPE trials")
+    p = commands.add_parser(
+        "extend", help="continue a study with TPE trials, or repeat its best points"
+    )
     p.add_argument("name", help="study name")
-    p.add_argument("--tpe", type=int, required=True, help="number of TPE trials")
+    how = p.add_mutually_exclusive_group(required=True)
+    how.add_argument("--tpe", type=int, help="number of TPE trials")
+    how.add_argument("--repeat-top", type=int, metavar="N", help="repeat the N best plan points")
     p.add_argument("--seed", type=int, default=0, help="TPE seed")
+    p.add_argument(
+        "--repeats", type=int, metavar="K", help="with --repeat-top: runs per point in all"
+    )
     storage_flag(p)
     p.set_defaults(func=_extend)
     for name, func, text in (

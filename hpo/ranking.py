@@ -99,6 +99,12 @@ def best_trial(records: list[TrialRecord]) -> TrialRecord | None:
     return point.best if point else None
 
 
+def top_points(records: list[TrialRecord], n: int, stages: int) -> tuple[tuple[int, int], ...]:
+    """The (stage, point)s of the `n` best plan configurations (TPE trials are not plan points)."""
+    plan_points = [p for p in point_results(records) if p.stage is not None and p.stage < stages]
+    return tuple((p.stage, p.point) for p in plan_points[:n])
+
+
 def pooled_spread(points: list[PointResult]) -> float | None:
     """The noise of one run: the repeat-to-repeat standard deviation pooled over configurations."""
     variances = [p.spread**2 for p in points if p.spread is not None]

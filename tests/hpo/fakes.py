@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import random
 import time
 
 from spacehpo.hpo.trainable import TrialContext, TrialResult
@@ -28,10 +29,20 @@ def score(params: dict[str, float]) -> tuple[float, float]:
     return round(s, 6), round(0.9 - 0.01 * abs(params["k"] - 8), 6)
 
 
+def repeat_noise(ctx: TrialContext) -> float:
+    """A fixed draw in [-noise, noise] per (seed, params): repeats of a point (seed + repeat)
+    differ, and a rerun of the same repeat does not."""
+    amplitude = float(ctx.settings.get("noise", 0.0))
+    key = f"{ctx.settings.get('seed', 0)}-{sorted(ctx.params.items())}"
+    return round(random.Random(key).uniform(-amplitude, amplitude), 6)
+
+
 def scored(ctx: TrialContext) -> TrialResult:
-    """Epochs of `sleep` seconds whose curves rise to `score(params)`; resumes from last.pt."""
+    """Epochs of `sleep` seconds whose curves rise to `score(params)` (plus `repeat_noise`);
+    resumes from last.pt. spark_score is the product of the two accuracies."""
     epochs, sleep = int(ctx.settings.get("epochs", 3)), float(ctx.settings.get("sleep", 0.0))
     final_class, final_centre = score(ctx.params)
+    final_class = round(final_class + repeat_noise(ctx), 6)
     if ctx.settings.get("invert"):  # the opposite ranking, for tests that need other grid results
         final_class = round(1.2 - final_class, 6)
     if ctx.params["lr"] == ctx.settings.get("nan_lr"):
@@ -48,9 +59,11 @@ def scored(ctx: TrialContext) -> TrialResult:
                 "class_acc": final_class * fraction,
                 "centre_acc": final_centre * fraction,
                 "iou": 0.5,
+                "spark_score": final_class * final_centre * fraction**2,
             },
         )
-    return TrialResult({"class_acc": final_class, "centre_acc": final_centre})
+    spark = final_class * final_centre
+    return TrialResult({"class_acc": final_class, "centre_acc": final_centre, "spark_score": spark})
 
 
 def noop(ctx: TrialContext) -> TrialResult:
