@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from spacehpo.cli.study import render_status
+from spacehpo.cli.study_status import render_status
 from spacehpo.cli.user import render_comparison
 from spacehpo.data.synth import SynthConfig, generate
 from spacehpo.data.yolo import fingerprint

@@ -7,16 +7,14 @@ from pathlib import Path
 
 import optuna
 from spacehpo.cli.flags import add_train_flags, parse_set, storage_flag
-from spacehpo.cli.output import Output, format_flag, show
-from spacehpo.cli.tables import table
+from spacehpo.cli.output import format_flag
+from spacehpo.cli.study_status import list_command, status_command
 from spacehpo.data.yolo import check_labels, fingerprint, read_names
 from spacehpo.hpo.errors import HpoError
 from spacehpo.hpo.notes import write_note
 from spacehpo.hpo.plans import resolve_plan
-from spacehpo.hpo.ranking import show_spread, top_points
+from spacehpo.hpo.ranking import top_points
 from spacehpo.hpo.record import records
-from spacehpo.hpo.space import show_params
-from spacehpo.hpo.status import STATES, StatusReport, status_report
 from spacehpo.hpo.study import (
     DEFAULT_ARTIFACTS,
     DEFAULT_MAX_RETRIES,
@@ -29,10 +27,9 @@ from spacehpo.hpo.study import (
     load,
     save_spec,
 )
-from spacehpo.hpo.study_admin import delete_study, list_studies
+from spacehpo.hpo.study_admin import delete_study
 from spacehpo.hpo.trainable import DATA, DETECTOR
 from spacehpo.model.config import RUN_SETTINGS
-from spacehpo.model.metrics import CLASS_ACC
 from spacehpo.storage.backends import open_storage
 
 
@@ -117,97 +114,6 @@ def _extend(args: argparse.Namespace) -> None:
     print(f"study {args.name!r}: {what}. Start workers with `spacehpo worker {args.name}`")
 
 
-def _stage_table(report: StatusReport) -> str:
-    rows = [
-        [
-            row.stage,
-            row.name,
-            *(row.counts[s] for s in STATES),
-            f"#{row.best_trial} {row.best_value:.3f}" if row.best_trial is not None else "-",
-            show_params(row.best_params),
-        ]
-        for row in report.stages
-    ]
-    states = ["waiting", "running", "complete", "pruned", "failed"]
-    return table(rows, ["stage", "name", *states, "best", "params"])
-
-
-def _best_and_running(report: StatusReport) -> list[str]:
-    lines = []
-    if report.best:
-        b = report.best
-        params = show_params(b.params)
-        centre = b.centre_acc if b.centre_acc is not None else float("nan")
-        lines += [
-            "",
-            f"best trial #{b.number}: class_acc {b.class_acc:.4f}, "
-            f"centre_acc {centre:.4f}, {params}",
-        ]
-        if b.repeats > 1 or b.objective != CLASS_ACC:
-            lines.append(
-                f"  its configuration: {show_spread(b.objective, b.mean, b.spread, b.repeats)}"
-            )
-    if report.running:
-        rows = [
-            [f"#{r.trial}", r.stage, r.epochs, f"{r.elapsed_s:.0f} s" if r.elapsed_s else "-",
-             r.best_so_far]
-            for r in report.running
-        ]  # fmt: skip
-        lines += ["", table(rows, ["running", "stage", "epochs", "elapsed", "class_acc so far"])]
-    return lines
-
-
-def _eta(report: StatusReport) -> str:
-    if report.finished:
-        return "plan finished"
-    if report.eta_s is None:
-        return f"{report.remaining} trial(s) to go; ETA after the first trial finishes"
-    return (
-        f"{report.remaining} trial(s) to go; ETA about {report.eta_s / 60:.1f} min with "
-        f"{max(1, len(report.running))} worker(s) (mean trial {report.mean_trial_s:.0f} s; "
-        "stage barriers can add to it)"
-    )
-
-
-def render_status(report: StatusReport, header: str) -> str:
-    lines = [header, "", _stage_table(report), *_best_and_running(report), "", _eta(report)]
-    return "\n".join(lines)
-
-
-def _stage_values(report: StatusReport) -> list[list[object]]:
-    """The stage table's columns, unformatted: what `--format value` prints."""
-    return [
-        [row.stage, row.name, *(row.counts[s] for s in STATES), row.best_trial, row.best_value,
-         row.best_params]
-        for row in report.stages
-    ]  # fmt: skip
-
-
-def _status(args: argparse.Namespace) -> None:
-    with open_storage(args.storage) as handle:
-        study, spec = load(handle, args.name)
-        report = status_report(study, spec)
-        header = (
-            f"study {args.name!r} in {handle.display}\nplan {spec.plan.name} "
-            f"({spec.plan.size} points{', repeats reused' if spec.plan.reuse_repeats else ''})"
-            f"{f' + TPE {spec.tpe_trials}' if spec.tpe else ''}; data "
-            f"{spec.settings.get(DATA, '-')} ({spec.fingerprint or 'no fingerprint'}); "
-            f"pruner {spec.pruner}"
-        )
-        show(
-            Output(report.to_dict(), _stage_values(report), render_status(report, header)),
-            args.format,
-        )
-
-
-def _list(args: argparse.Namespace) -> None:
-    with open_storage(args.storage) as handle:
-        rows = list_studies(handle)
-        values = [list(r.values()) for r in rows]
-        text = table(values, list(rows[0])) if rows else f"no studies in {handle.display}"
-        show(Output(rows, values, text), args.format)
-
-
 def _delete(args: argparse.Namespace) -> None:
     if not args.yes:
         raise HpoError(f"study delete {args.name}: add --yes to delete it and its artifacts")
@@ -285,8 +191,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     storage_flag(p)
     p.set_defaults(func=_extend)
     for name, func, text in (
-        ("status", _status, "progress per stage, best trial, running trials, ETA"),
-        ("list", _list, "the studies in a storage"),
+        ("status", status_command, "progress per stage, best trial, running trials, ETA"),
+        ("list", list_command, "the studies in a storage"),
     ):
         p = commands.add_parser(name, help=text)
         if name == "status":
