@@ -8,7 +8,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from spacehpo.cli import data, demo, model, slurm, study, tensorboard, user, worker
+from spacehpo.cli import data, demo, model, replay, slurm, study, tensorboard, user, worker
 from spacehpo.data.errors import DataError
 from spacehpo.hpo.errors import HpoError
 from spacehpo.hpo.faults import EXIT_FAULTY_HOST, FaultyHost
@@ -18,7 +18,7 @@ from spacehpo.storage.errors import StorageError
 from spacehpo.storage.urls import scrub
 
 USER_ERRORS: tuple[type[Exception], ...] = (DataError, ModelError, HpoError, StorageError)
-COMMAND_GROUPS = (data, model, study, worker, slurm, user, tensorboard, demo)
+COMMAND_GROUPS = (data, model, study, worker, slurm, user, replay, tensorboard, demo)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -9,19 +9,24 @@ would pick has a true mean at most one noise below the best's.
 
 from __future__ import annotations
 
+import os
 import statistics
 import warnings
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
+import optuna
 from spacehpo.hpo.ranking import PointResult, TrialRecord, point_results, pooled_spread
-from spacehpo.hpo.replay import Run, parse_plan, simulate
+from spacehpo.hpo.replay import ReplayPlan, Run, parse_plan, simulate
 from spacehpo.hpo.replay_table import Table
 
 WITHIN_SHARE = 0.9  # "reliably within noise": in at least this share of seeds
 TOP = 5
+WORKERS = min(2, os.cpu_count() or 1)  # these machines have 2 cores to share
 
 
 @dataclass(frozen=True)
@@ -134,17 +139,54 @@ def replay(
     plans: list[str],
     seeds: int,
     on_plan: Callable[[str, int], None] | None = None,
+    workers: int = WORKERS,
 ) -> list[PlanSummary]:
-    """Every plan over seeds 0..seeds-1; every plan name is checked before any is run."""
+    """Every plan over seeds 0..seeds-1; every plan name is checked before any is run. Runs are
+    independent, so they spread over `workers` processes; each is seeded, so the result does
+    not depend on how many."""
     parsed = [parse_plan(p) for p in plans]
     truth = truth_of(table)
+    tasks = [(plan, seed) for plan in parsed for seed in range(seeds)]
+    runs: list[Run] = []
     summaries = []
-    for plan in parsed:
-        runs = [simulate(plan, table, seed) for seed in range(seeds)]
-        summaries.append(summarise(plan.name, runs, truth, table))
-        if on_plan is not None:
-            on_plan(plan.name, seeds)
+    with _runner(table, min(workers, len(tasks))) as run_all:
+        for run in run_all(_simulate, tasks):
+            runs.append(run)
+            if len(runs) == seeds:
+                plan = parsed[len(summaries)]
+                summaries.append(summarise(plan.name, runs, truth, table))
+                runs = []
+                if on_plan is not None:
+                    on_plan(plan.name, seeds)
     return summaries
+
+
+_TABLE: list[Table] = []  # the table of this worker process (or of this process)
+
+
+def _start(table: Table) -> None:
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # no line per simulated trial
+    _TABLE[:] = [table]
+
+
+def _simulate(task: tuple[ReplayPlan, int]) -> Run:
+    return simulate(task[0], _TABLE[0], task[1])
+
+
+@contextmanager
+def _runner(table: Table, workers: int) -> Iterator[Callable]:
+    """`map` in this process, or over a pool of worker processes, each given the table once."""
+    if workers <= 1:
+        verbosity = optuna.logging.get_verbosity()
+        _start(table)
+        try:
+            yield map
+        finally:
+            optuna.logging.set_verbosity(verbosity)
+            _TABLE.clear()
+        return
+    with ProcessPoolExecutor(workers, initializer=_start, initargs=(table,)) as pool:
+        yield lambda f, tasks: pool.map(f, tasks, chunksize=max(1, len(tasks) // (8 * workers)))
 
 
 def cheapest_within_noise(summaries: list[PlanSummary]) -> PlanSummary | None:
