@@ -54,6 +54,7 @@ def prepare_study(
     pruner: str = DEFAULT_PRUNER,
     trainable: str = DETECTOR,
     tpe: int = 0,
+    repeats: int = 1,
 ) -> str:
     """Create (or find, when re-run) a study of `plan` on `data` at the given scale."""
     settings = {
@@ -71,6 +72,7 @@ def prepare_study(
         trainable,
         str(artifacts.resolve()),
         tpe=(TpeExtension(tpe),) if tpe else (),
+        repeats=repeats,
     )
     with open_storage(storage) as handle:
         study, created = create(handle, name, spec)
