@@ -18,7 +18,7 @@ import optuna
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
 from spacehpo.hpo.errors import HpoError
-from spacehpo.hpo.plans import Done, Enqueue, Plan, progress, resolve_plan
+from spacehpo.hpo.plans import Done, Enqueue, Plan, Stage, progress, resolve_plan
 from spacehpo.hpo.pruning import build_pruner
 from spacehpo.hpo.ranking import PointResult, TrialRecord, best_point
 from spacehpo.hpo.replay_table import Table
@@ -44,6 +44,17 @@ class ReplayPlan:
     sampler: str | None  # "random" or "tpe" when there is no grid
     trials: int  # the sampler's trials, or the TPE trials after the grid
     pruner: str = "none"
+
+    def grid_on(self, table: Table) -> Plan | None:
+        """`full` is the table's own grid: every recorded configuration, in recorded order."""
+        if self.grid is None or self.name.split("+")[0] != "full":
+            return self.grid
+        values: dict[str, list] = {p: [] for p in table.params}
+        for config in table.configs:
+            for p, v in config.items():
+                if v not in values[p]:
+                    values[p].append(v)
+        return Plan("full", (Stage("full grid", {p: tuple(v) for p, v in values.items()}),))
 
 
 def _count(name: str, part: str) -> int:
@@ -110,6 +121,7 @@ class _Sim:
 
     def __init__(self, plan: ReplayPlan, table: Table, seed: int) -> None:
         self.plan, self.table, self.seed = plan, table, seed
+        self.grid = plan.grid_on(table)
         self.rng = np.random.default_rng(seed)
         self.trials: list[SimTrial] = []
         self.records: list[TrialRecord] = []
@@ -136,12 +148,12 @@ class _Sim:
         )
 
     def run(self) -> Run:
-        if self.plan.grid is not None:
-            self._grid(self.plan.grid)
+        if self.grid is not None:
+            self._grid(self.grid)
         if self.plan.sampler == "random":
             self._random(self.plan.trials)
         elif self._tpe_trials:
-            self._tpe(self.plan.trials, len(self.plan.grid.stages) if self.plan.grid else None)
+            self._tpe(self.plan.trials, len(self.grid.stages) if self.grid else None)
         best = best_point(self.records)
         if best is None:
             raise HpoError(f"plan {self.plan.name!r}: no simulated trial completed")
