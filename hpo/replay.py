@@ -159,9 +159,13 @@ class _Sim:
             raise HpoError(f"plan {self.plan.name!r}: no simulated trial completed")
         pick = self._config(best.params)
         return Run(
-            self.plan.name, self.seed, tuple(self.trials), tuple(self.records),
-            tuple(self.trace), pick,
-        )  # fmt: skip
+            self.plan.name,
+            self.seed,
+            tuple(self.trials),
+            tuple(self.records),
+            tuple(self.trace),
+            pick,
+        )
 
     def _grid(self, plan: Plan) -> None:
         """The real plan progression; one worker, so every enqueued trial finishes in order."""
@@ -221,9 +225,14 @@ class _Sim:
         value, tie_break = self.table.outcomes[config][repeat]
         state = "PRUNED" if pruned else "COMPLETE"
         record = TrialRecord(
-            len(self.records), state, stage, point, self.table.configs[config],
-            None if pruned else value, None if pruned else tie_break,
-        )  # fmt: skip
+            len(self.records),
+            state,
+            stage,
+            point,
+            self.table.configs[config],
+            None if pruned else value,
+            None if pruned else tie_break,
+        )
         self._add(SimTrial(config, repeat, epochs, pruned), record)
 
     def _optuna_trial(self, trial: optuna.Trial, config: int, repeat: int) -> tuple[int, bool]:

@@ -20,9 +20,17 @@ from spacehpo.hpo.replay_table import Table
 from spacehpo.hpo.space import show_params
 
 HEADERS = [
-    "plan", "epochs", "cost", "top-1", f"top-{TOP}", "regret median", "regret 5-95%",
-    "within noise", "ever within", "epochs to noise",
-]  # fmt: skip
+    "plan",
+    "epochs",
+    "cost",
+    "top-1",
+    f"top-{TOP}",
+    "regret median",
+    "regret 5-95%",
+    "within noise",
+    "ever within",
+    "epochs to noise",
+]
 BEST = "full grid (all repeats)"
 STYLE = (
     "body{font-family:sans-serif;margin:2em} table{border-collapse:collapse} "
@@ -38,13 +46,19 @@ def summary_rows(summaries: list[PlanSummary]) -> list[list[Any]]:
     """One row per plan, already worded for the table (the JSON carries the numbers)."""
     return [
         [
-            s.plan, round(s.epochs), _pct(s.cost), _pct(s.top1), _pct(s.top5),
-            f"{s.regret_median:.4f}", f"{s.regret_low:.4f}..{s.regret_high:.4f}",
-            _pct(s.within_noise), _pct(s.reached_noise),
+            s.plan,
+            round(s.epochs),
+            _pct(s.cost),
+            _pct(s.top1),
+            _pct(s.top5),
+            f"{s.regret_median:.4f}",
+            f"{s.regret_low:.4f}..{s.regret_high:.4f}",
+            _pct(s.within_noise),
+            _pct(s.reached_noise),
             "-" if s.cost_to_noise is None else round(s.cost_to_noise),
         ]
         for s in summaries
-    ]  # fmt: skip
+    ]
 
 
 def summary_data(summaries: list[PlanSummary], truth: Truth, table: Table) -> dict[str, Any]:
@@ -87,6 +101,9 @@ def noise_lines(summaries: list[PlanSummary], truth: Truth, table: Table) -> lis
     for s in summaries:
         verdict = noise_verdict(truth.points[s.modal_pick], best, (s.plan, BEST))
         lines.append(f"{s.plan} (its most frequent pick): {verdict}")
+    picks = {s.plan: truth.points[s.modal_pick] for s in summaries}
+    if "staged" in picks and "full" in picks:  # the question users bring: was staged enough?
+        lines.append(noise_verdict(picks["staged"], picks["full"], ("staged", "full")))
     return lines
 
 
@@ -136,8 +153,16 @@ def _band_trace(x: list[float], s: PlanSummary, colour: str) -> go.Scatter:
 
 
 def _colour(i: int) -> str:
-    palette = ["rgb(31,119,180)", "rgb(255,127,14)", "rgb(44,160,44)", "rgb(214,39,40)",
-               "rgb(148,103,189)", "rgb(140,86,75)", "rgb(227,119,194)", "rgb(127,127,127)"]  # fmt: skip
+    palette = [
+        "rgb(31,119,180)",
+        "rgb(255,127,14)",
+        "rgb(44,160,44)",
+        "rgb(214,39,40)",
+        "rgb(148,103,189)",
+        "rgb(140,86,75)",
+        "rgb(227,119,194)",
+        "rgb(127,127,127)",
+    ]
     return palette[i % len(palette)]
 
 

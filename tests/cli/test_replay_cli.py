@@ -10,8 +10,7 @@ from spacehpo.hpo.replay_table import read_table, write_table
 from spacehpo.hpo.worker import WorkerConfig, run_worker
 
 from tests.conftest import run_cli
-from tests.hpo.replay_tables import synthetic_table
-from tests.hpo.studies import FAKE
+from tests.hpo.replay_tables import create_here, synthetic_table
 
 GRID = """name = "grid4"
 [[stage]]
@@ -27,8 +26,7 @@ def table_file(tmp_path: Path) -> Path:
 
 
 def _create(url: str, root: Path, name: str, *extra: str) -> None:
-    main(["study", "create", name, "--storage", url, "--trainable", FAKE, "--pruner", "none",
-          "--artifacts", str(root / "artifacts"), "--set", "epochs=2", *extra])  # fmt: skip
+    create_here(url, root, name, "none", "--set", "epochs=2", *extra)
 
 
 def _fails(capsys: pytest.CaptureFixture, *args: str) -> str:
@@ -46,8 +44,16 @@ def test_replay_of_a_table_prints_the_table_the_words_and_writes_the_html(
     table_file: Path, tmp_path: Path
 ) -> None:
     html = tmp_path / "replay.html"
-    r = run_cli("replay", str(table_file), "--plans", "staged,full,random:22", "--seeds", "4",
-                "--out", str(html))  # fmt: skip
+    r = run_cli(
+        "replay",
+        str(table_file),
+        "--plans",
+        "staged,full,random:22",
+        "--seeds",
+        "4",
+        "--out",
+        str(html),
+    )
     assert r.returncode == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0].split()[:3] == ["plan", "epochs", "cost"]
@@ -64,8 +70,20 @@ def test_replay_of_a_table_prints_the_table_the_words_and_writes_the_html(
 def test_json_carries_the_numbers_and_words_go_to_stderr(
     table_file: Path, tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    main(["replay", str(table_file), "--plans", "staged,full", "--seeds", "3",
-          "--out", str(tmp_path / "r.html"), "-f", "json"])  # fmt: skip
+    main(
+        [
+            "replay",
+            str(table_file),
+            "--plans",
+            "staged,full",
+            "--seeds",
+            "3",
+            "--out",
+            str(tmp_path / "r.html"),
+            "-f",
+            "json",
+        ]
+    )
     out = capsys.readouterr()
     data = json.loads(out.out)
     assert [p["plan"] for p in data["plans"]] == ["staged", "full"]
@@ -79,18 +97,49 @@ def test_export_table_of_a_finished_full_grid_replays(
     monkeypatch.setattr("spacehpo.model.pictures.curves_png", lambda rows, titles: b"")
     url = f"journal:{tmp_path / 'journal.log'}"
     (tmp_path / "grid4.toml").write_text(GRID)
-    _create(url, tmp_path, "grid", "--plan", str(tmp_path / "grid4.toml"), "--repeats", "2",
-            "--set", "noise=0.02")  # fmt: skip
+    _create(
+        url,
+        tmp_path,
+        "grid",
+        "--plan",
+        str(tmp_path / "grid4.toml"),
+        "--repeats",
+        "2",
+        "--set",
+        "noise=0.02",
+    )
     run_worker(WorkerConfig("grid", url, poll_s=0.05))
     csv = tmp_path / "grid.csv"
     main(["replay", "--export-table", "grid", str(csv), "--storage", url])
     table = read_table(csv)
     assert (len(table.configs), table.repeats, table.epochs) == (4, 2, 2)
     assert "# source: study grid" in csv.read_text()
-    main(["replay", str(csv), "--plans", "full,random:2", "--seeds", "2",
-          "--out", str(tmp_path / "r.html")])  # fmt: skip
-    main(["replay", "grid", "--storage", url, "--plans", "full", "--seeds", "2",
-          "--out", str(tmp_path / "r.html")])  # fmt: skip
+    main(
+        [
+            "replay",
+            str(csv),
+            "--plans",
+            "full,random:2",
+            "--seeds",
+            "2",
+            "--out",
+            str(tmp_path / "r.html"),
+        ]
+    )
+    main(
+        [
+            "replay",
+            "grid",
+            "--storage",
+            url,
+            "--plans",
+            "full",
+            "--seeds",
+            "2",
+            "--out",
+            str(tmp_path / "r.html"),
+        ]
+    )
     assert capsys.readouterr().out.count("full (its most frequent pick)") == 2
 
 

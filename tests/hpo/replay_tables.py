@@ -3,13 +3,17 @@ with seeded per-repeat noise, rising curves, and a centre accuracy that the prun
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
+from spacehpo.cli.main import main
 from spacehpo.hpo.curves import CURVES
 from spacehpo.hpo.plans import full_plan
 from spacehpo.hpo.replay_table import Table
 from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC, IOU, SPARK_SCORE
 
 from tests.hpo.fakes import score
+from tests.hpo.studies import FAKE
 
 
 def synthetic_table(repeats: int = 3, epochs: int = 4, noise: float = 0.01, seed: int = 0) -> Table:
@@ -35,3 +39,9 @@ def synthetic_table(repeats: int = 3, epochs: int = 4, noise: float = 0.01, seed
     return Table(
         CLASS_ACC, epochs, repeats, tuple(plan.space), configs, tuple(values), "full", "synthetic"
     )
+
+
+def create_here(url: str, root: Path, name: str, pruner: str, *extra: str) -> None:
+    """`study create` of the fake trainable in this process (no second interpreter to start)."""
+    args = ["--storage", url, "--trainable", FAKE, "--pruner", pruner]
+    main(["study", "create", name, *args, "--artifacts", str(root / "artifacts"), *extra])

@@ -2,12 +2,12 @@
 staged sampler takes on the same values, the pruners stop the trials a real worker's stop, and
 the recorded table reads back exactly and refuses a missing row."""
 
+import time
 from pathlib import Path
 
 import optuna
 import pytest
 from optuna.trial import TrialState
-from spacehpo.cli.main import main
 from spacehpo.hpo.errors import HpoError
 from spacehpo.hpo.plans import DEFAULT_SPACE, staged_plan
 from spacehpo.hpo.ranking import best_point
@@ -22,8 +22,7 @@ from spacehpo.hpo.worker import WorkerConfig, run_worker
 from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC
 from spacehpo.storage.backends import open_storage
 
-from tests.hpo.replay_tables import synthetic_table
-from tests.hpo.studies import FAKE
+from tests.hpo.replay_tables import create_here, synthetic_table
 
 # A full grid small enough to run for real in a second: every parameter is swept (some over one
 # value), so its table is a replay table.
@@ -85,7 +84,9 @@ def test_staged_replay_takes_the_staged_samplers_path_on_the_same_values() -> No
     study = optuna.create_study(direction="maximize", sampler=StagedGridSampler(staged_plan()))
 
     def objective(trial: optuna.Trial) -> float:
-        params = {n: trial.suggest_float(n, d.low, d.high, log=d.log) for n, d in DEFAULT_SPACE.items()}  # fmt: skip
+        params = {
+            n: trial.suggest_float(n, d.low, d.high, log=d.log) for n, d in DEFAULT_SPACE.items()
+        }
         value, tie_break = table.outcomes[table.config_of(params)][0]
         TrialWriter(trial).result({CLASS_ACC: value, CENTRE_ACC: tie_break}, {})
         return value
@@ -119,8 +120,7 @@ def test_the_median_pruner_stops_what_a_real_worker_stops(
     url = f"journal:{tmp_path / 'journal.log'}"
     common = ("--plan", str(plan), "--set", "epochs=4", "--set", "noise=0.05")
     for name, pruner in (("grid", "none"), ("pruned", "median")):
-        main(["study", "create", name, "--storage", url, "--trainable", FAKE, "--pruner", pruner,
-              "--artifacts", str(tmp_path / "artifacts"), *common])  # fmt: skip
+        create_here(url, tmp_path, name, pruner, *common)
         run_worker(WorkerConfig(name, url, poll_s=0.05))
     with open_storage(url) as handle:
         table = table_from_study(*load(handle, "grid"))
@@ -172,3 +172,15 @@ def test_summaries_over_seeds_do_not_depend_on_the_number_of_processes() -> None
     truth = truth_of(table)
     assert truth.noise == pytest.approx(0.01, rel=0.3)
     assert full.band.epochs[-1] == 432 and full.band.median[-1] == full.regret_median
+
+
+@pytest.mark.slow
+def test_fifty_seeds_of_six_plans_on_the_full_grid_take_seconds() -> None:
+    """The target is 10 s on 2 idle cores (about 6 s measured); the bound leaves room for a
+    busy machine."""
+    table = synthetic_table(repeats=3, epochs=4, noise=0.01)
+    plans = ["staged", "staged+tpe:10", "full", "full+hyperband", "random:22", "tpe:22"]
+    start = time.perf_counter()
+    summaries = replay(table, plans, 50)
+    assert time.perf_counter() - start < 20
+    assert [s.plan for s in summaries] == plans and all(s.seeds == 50 for s in summaries)
