@@ -65,8 +65,10 @@ def _replay(args: argparse.Namespace) -> None:
         raise HpoError("name a finished full-grid study or a replay table (.csv)")
     if args.seeds < 1:
         raise HpoError(f"--seeds {args.seeds}: must be at least 1")
-    recorded = load_table(args.source, args.storage)
     plans = [p.strip() for p in args.plans.split(",") if p.strip()]
+    if not plans:
+        raise HpoError("--plans: name at least one plan")
+    recorded = load_table(args.source, args.storage)
     summaries = replay(recorded, plans, args.seeds, _progress(time.perf_counter()))
     truth = truth_of(recorded)
     html = report.write_html(summaries, truth, recorded, Path(args.out))

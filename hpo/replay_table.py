@@ -259,6 +259,10 @@ class _Rows:
                     if (c, r, e) not in self.metrics:
                         raise HpoError(f"{path}: config {c} repeat {r} epoch {e} is missing")
         configs = tuple(self.params[c] for c in range(len(self.params)))
+        for c, params in enumerate(configs):
+            twin = next((d for d in range(c) if same_params(configs[d], params)), None)
+            if twin is not None:
+                raise HpoError(f"{path}: configs {twin} and {c} have the same params")
         values = tuple(
             tuple(
                 {m: [self.metrics[(c, r, e)][m] for e in range(1, self.epochs + 1)] for m in CURVES}
