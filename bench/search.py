@@ -3,6 +3,7 @@ class accuracy it finds: staged (22), full grid (108), full grid with median pru
 TPE. The ratio is each plan's cost against the full grid's.
 
     python -m bench.search [--size 64] [--n-train 165] [--epochs 2] [--tpe 10] [--devices cpu:2] [--out DIR]
+    python -m bench.search --table bench/tables/full-128px.csv [--seeds 50]   (replay: bench/replay_figures.py)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from spacehpo.hpo.study import load
 from spacehpo.hpo.trainable import DETECTOR
 from spacehpo.storage.backends import open_storage
 
+from bench import replay_figures
 from bench.common import header, table
 
 COLUMNS = [
@@ -45,6 +47,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--out", type=Path, help="keep the studies here (default: a temporary folder)"
     )
+    parser.add_argument(
+        "--table", type=Path, help="instead: replay the plans on a recorded table (bench.record)"
+    )
+    parser.add_argument("--seeds", type=int, default=50, help="with --table: replay seeds")
+    parser.add_argument("--html", help="with --table: also write the regret plot here")
     return parser
 
 
@@ -90,6 +97,8 @@ def _rows(costs: dict, full_trials: list) -> list[list[str]]:
 def main(argv: list[str] | None = None) -> None:
     args = _parser().parse_args(argv)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
+    if args.table:
+        return replay_figures.run(args)
     work = args.out or Path(tempfile.mkdtemp(prefix="bench-search-"))
     storage = f"journal:{work / 'journal.log'}"
     names = _run_studies(args, work, storage)

@@ -122,7 +122,7 @@ def epoch_batches(run: Run, n: int, epoch: int) -> tuple[np.ndarray, torch.Tenso
     """The epoch's batches as (steps, batch) indices, on the host and (one copy) on the device.
     Each batch in ascending order: memmap reads run forward."""
     order = np.random.default_rng([run.cfg.seed, epoch]).permutation(n)
-    size = run.cfg.batch_size
+    size = min(run.cfg.batch_size, n)  # a split smaller than a batch trains as one short batch
     host = np.sort(order[: run.steps_per_epoch * size].reshape(run.steps_per_epoch, size), axis=1)
     staged = torch.from_numpy(host)
     if run.device.type == "cuda":

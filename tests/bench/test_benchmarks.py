@@ -75,3 +75,24 @@ def test_benchmark_runs_and_prints_its_ratio(name: str, postgres_up: None) -> No
     if name == "scale":  # a row per worker, and the trials' own time was read back
         assert "fixed cost s" in lines[-1]
         assert sum(re.match(r"worker \d+ ", line) is not None for line in lines) == 2
+
+
+@pytest.mark.slow  # a process pool replays 11 plans
+def test_search_replays_a_recorded_table(tmp_path) -> None:
+    from spacehpo.hpo.replay_table import write_table
+
+    from tests.hpo.replay_tables import synthetic_table
+
+    write_table(synthetic_table(), tmp_path / "t.csv")
+    result = subprocess.run(
+        [sys.executable, "-m", "bench.search", "--table", str(tmp_path / "t.csv"), "--seeds", "3"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    lines = result.stdout.strip().splitlines()
+    assert lines[-2].startswith("staged: ") and lines[-1].startswith("ratio: ")
+    assert any(line.startswith("tpe:27 ") for line in lines)

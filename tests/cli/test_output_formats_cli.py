@@ -103,10 +103,13 @@ def test_compare_json_matches_the_table_and_still_writes_the_report(
     args = ("compare", "staged", "full", "--storage", storage, "--out", str(out))
     r = _ok(*args, "--format", "json")
     rows = json.loads(r.stdout)  # stdout is the data alone
-    assert r.stderr.strip() == f"report {out}; all trials {out.with_suffix('.csv')}"
+    *verdicts, files = r.stderr.strip().splitlines()  # stdout holds the data only
+    assert files == f"report {out}; all trials {out.with_suffix('.csv')}"
+    assert verdicts and all(line.startswith("staged: ") for line in verdicts)
     assert out.exists() and out.with_suffix(".csv").exists()
     assert [next(iter(row.values())) for row in rows] == ["staged", "full"]
-    assert all(v is not None for row in rows for v in row.values())  # the small grid is "full"
+    assert all(row["spread"] is None and row["repeats"] == 1 for row in rows)  # noise unknown
+    assert all(v is not None for row in rows for k, v in row.items() if k != "spread")
     shown = _ok(*args).stdout
     assert f"report {out}; all trials" in shown
     table = _table(shown.splitlines())

@@ -274,8 +274,9 @@ def test_dashboard_in_a_real_browser(detector_study: dict, server: str) -> None:
         # model, confusion matrix, overlays, results.csv (shown as a table), results.png
         assert len(trial0["artifacts"]) == 5
         assert {a["filename"] for a in trial0["artifacts"]} >= {"results.csv", "results.png"}
-        assert {a["key"] for a in trial0["user_attrs"]} >= {
-            "stage_label",
+        shown = {a["key"]: a["value"] for a in trial0["user_attrs"]}
+        assert shown["stage"] == "1 lr x weight_decay"  # the trial page's stage, as users read it
+        assert set(shown) >= {
             "centre_acc",
             "iou",
             "best_metrics",

@@ -31,6 +31,15 @@ def test_two_epochs_learn_and_checkpoint(tiny_dataset: Path, tmp_path: Path) -> 
     assert best["class_names"][2] == "debris" and best["image_size"] == 64
 
 
+def test_a_split_smaller_than_a_batch_trains_as_one_short_batch(
+    tiny_dataset: Path, tmp_path: Path
+) -> None:
+    """44 training images with batch 64: one step of 44 each epoch, not a reshape error."""
+    cfg = TrainConfig(epochs=1, batch_size=64, image_size=64)
+    history = train(cfg, load_data(tiny_dataset, 64, progress=False), tmp_path, progress=False)
+    assert len(history) == 1 and history[0]["loss"] > 0
+
+
 @pytest.mark.slow
 def test_resume_matches_an_uninterrupted_run(tiny_dataset: Path, tmp_path: Path) -> None:
     data = load_data(tiny_dataset, 64, progress=False)

@@ -1,0 +1,66 @@
+"""Search decisions from a recorded table: each plan replayed over many seeds on the full grid's
+curves (`spacehpo replay`), the staged plan's cost and hit rate against the full grid, and the
+cheapest plan within the noise of the best. `bench.search --table` prints this.
+
+    python -m bench.search --table bench/tables/full-128px.csv [--seeds 50] [--html replay.html]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from spacehpo.cli.tables import table
+from spacehpo.hpo import replay_report as report
+from spacehpo.hpo.replay_stats import PlanSummary, cheapest_within_noise, replay, truth_of
+from spacehpo.hpo.replay_table import read_table
+
+from bench.common import header
+
+# Budgets around a quarter of the full grid (27 of 108 configurations) and the report's plans.
+PLANS = (
+    "staged",
+    "staged+tpe:10",
+    "random:11",
+    "random:22",
+    "random:27",
+    "tpe:11",
+    "tpe:22",
+    "tpe:27",
+    "full+median",
+    "full+hyperband",
+    "full",
+)
+
+
+def _statements(summaries: list[PlanSummary]) -> list[str]:
+    staged = next(s for s in summaries if s.plan == "staged")
+    lines = [
+        f"staged: {staged.cost:.3f} of the full grid's epochs; ends at the best configuration in "
+        f"{100 * staged.top1:.0f}% of seeds (top 5: {100 * staged.top5:.0f}%), within the noise "
+        f"of the best in {100 * staged.within_noise:.0f}%"
+    ]
+    cheapest = cheapest_within_noise(summaries)
+    lines.append(
+        f"ratio: the cheapest plan within the noise of the best in >= 90% of seeds is "
+        f"{cheapest.plan} at {cheapest.cost:.3f} of the full grid's cost (goal <= 0.25)"
+        if cheapest
+        else "ratio: no plan came within the noise of the best in 90% of seeds"
+    )
+    return lines
+
+
+def run(args: argparse.Namespace) -> None:
+    recorded = read_table(args.table)
+    start = time.perf_counter()
+    summaries = replay(recorded, list(PLANS), args.seeds)
+    seconds = time.perf_counter() - start
+    truth = truth_of(recorded)
+    print(header(f"search decisions by replay, {args.table.name}, {args.seeds} seeds"))
+    print(table(report.summary_rows(summaries), report.HEADERS))
+    print("\n".join(report.noise_lines(summaries, truth, recorded)))
+    print(f"replay of {len(PLANS)} plans x {args.seeds} seeds: {seconds:.1f} s")
+    print("\n".join(_statements(summaries)))
+    if args.html:
+        report.write_html(summaries, truth, recorded, Path(args.html))
