@@ -4,8 +4,8 @@ Every configuration of the full grid runs `--repeats` times (seed + repeat), unp
 real detector and real workers; the table keeps every epoch's validation metrics, and its header
 the command, the sizes and the wall time, so `bench.search` and the README can quote it.
 
-    python -m bench.record --table bench/tables/full-128px.csv [--size 128] [--n-train 96]
-        [--n-val 64] [--epochs 3] [--repeats 3] [--devices cpu:2] [--out DIR]
+    python -m bench.record --table bench/tables/full-128px.csv [--size 128] [--n-train 80]
+        [--n-val 48] [--epochs 3] [--repeats 3] [--devices cpu:2] [--out DIR]
 """
 
 from __future__ import annotations
@@ -35,8 +35,8 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--table", type=Path, required=True, help="the CSV to write")
     parser.add_argument("--size", type=int, default=128)
-    parser.add_argument("--n-train", type=int, default=96)
-    parser.add_argument("--n-val", type=int, default=64)
+    parser.add_argument("--n-train", type=int, default=80)
+    parser.add_argument("--n-val", type=int, default=48)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--devices", default="cpu:2")

@@ -3,6 +3,7 @@ curves (`spacehpo replay`), the staged plan's cost and hit rate against the full
 cheapest plan within the noise of the best. `bench.search --table` prints this.
 
     python -m bench.search --table bench/tables/full-128px.csv [--seeds 50] [--html replay.html]
+        [--png docs/screenshots/replay.png]
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ PLANS = (
     "full+hyperband",
     "full",
 )
+PICTURED = ("staged", "staged+tpe:10", "random:27", "tpe:27", "full+hyperband", "full")
 
 
 def _statements(summaries: list[PlanSummary]) -> list[str]:
@@ -51,6 +53,29 @@ def _statements(summaries: list[PlanSummary]) -> list[str]:
     return lines
 
 
+def write_png(summaries: list[PlanSummary], noise: float | None, path: Path) -> None:
+    """The README's picture: regret of the best-so-far pick against epochs, median and 5-95%."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4.5), dpi=110)
+    for s in summaries:
+        ax.plot(s.band.epochs, s.band.median, label=s.plan, linewidth=1.6)
+        ax.fill_between(s.band.epochs, s.band.low, s.band.high, alpha=0.12)
+    if noise is not None:
+        ax.axhline(noise, color="black", linestyle="--", linewidth=1, label="noise (1 sd)")
+    ax.set_xscale("log")
+    ax.set_xlabel("epochs spent")
+    ax.set_ylabel("regret of the pick (objective, true mean)")
+    ax.set_title(f"replay over {summaries[0].seeds} seeds: median and 5-95% band")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
 def run(args: argparse.Namespace) -> None:
     recorded = read_table(args.table)
     start = time.perf_counter()
@@ -64,3 +89,6 @@ def run(args: argparse.Namespace) -> None:
     print("\n".join(_statements(summaries)))
     if args.html:
         report.write_html(summaries, truth, recorded, Path(args.html))
+    if args.png:
+        shown = [s for s in summaries if s.plan in PICTURED]
+        write_png(shown, truth.noise, Path(args.png))

@@ -52,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seeds", type=int, default=50, help="with --table: replay seeds")
     parser.add_argument("--html", help="with --table: also write the regret plot here")
+    parser.add_argument("--png", help="with --table: the README's regret picture")
     return parser
 
 

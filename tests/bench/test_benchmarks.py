@@ -53,11 +53,10 @@ CASES = {
 }
 
 
-@pytest.mark.slow  # each starts real processes: several seconds even at the tiny sizes
-@pytest.mark.parametrize("name", list(CASES))
-def test_benchmark_runs_and_prints_its_ratio(name: str, postgres_up: None) -> None:
+def _bench(name: str, *args: str) -> list[str]:
+    """Its stdout lines, after it exited 0."""
     result = subprocess.run(
-        [sys.executable, "-m", f"bench.{name}", *CASES[name]],
+        [sys.executable, "-m", f"bench.{name}", *args],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -65,8 +64,14 @@ def test_benchmark_runs_and_prints_its_ratio(name: str, postgres_up: None) -> No
         timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    lines = result.stdout.strip().splitlines()
-    assert lines[-1].startswith("ratio:"), result.stdout
+    return result.stdout.strip().splitlines()
+
+
+@pytest.mark.slow  # each starts real processes: several seconds even at the tiny sizes
+@pytest.mark.parametrize("name", list(CASES))
+def test_benchmark_runs_and_prints_its_ratio(name: str, postgres_up: None) -> None:
+    lines = _bench(name, *CASES[name])
+    assert lines[-1].startswith("ratio:"), lines
     assert any(
         line.startswith("# ") for line in lines
     )  # the header with date, machine and versions
@@ -84,15 +89,6 @@ def test_search_replays_a_recorded_table(tmp_path) -> None:
     from tests.hpo.replay_tables import synthetic_table
 
     write_table(synthetic_table(), tmp_path / "t.csv")
-    result = subprocess.run(
-        [sys.executable, "-m", "bench.search", "--table", str(tmp_path / "t.csv"), "--seeds", "3"],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    lines = result.stdout.strip().splitlines()
+    lines = _bench("search", "--table", str(tmp_path / "t.csv"), "--seeds", "3")
     assert lines[-2].startswith("staged: ") and lines[-1].startswith("ratio: ")
     assert any(line.startswith("tpe:27 ") for line in lines)
