@@ -91,10 +91,10 @@ def test_json_carries_the_numbers_and_words_go_to_stderr(
     assert "report " in out.err
 
 
+@pytest.mark.slow  # a real worker runs the grid
 def test_export_table_of_a_finished_full_grid_replays(
-    tmp_path: Path, capsys: pytest.CaptureFixture, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, capsys: pytest.CaptureFixture
 ) -> None:
-    monkeypatch.setattr("spacehpo.model.pictures.curves_png", lambda rows, titles: b"")
     url = f"journal:{tmp_path / 'journal.log'}"
     (tmp_path / "grid4.toml").write_text(GRID)
     _create(
