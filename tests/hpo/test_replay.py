@@ -97,6 +97,41 @@ def test_staged_replay_takes_the_staged_samplers_path_on_the_same_values() -> No
     assert [s for s, _ in real] == [0] * 4 + [1] * 9 + [2] * 9
 
 
+# The same small space searched in two stages, as the staged plan searches the full grid.
+SMALL_STAGED = """name = "staged8"
+[[stage]]
+name = "lr x weight_decay"
+grid = { lr = [3e-4, 1e-4], weight_decay = [1e-4, 1e-5] }
+fixed = { sigma = 0.5, k = 10, box_weight = 5 }
+[[stage]]
+name = "k"
+grid = { k = [6, 10] }
+inherit = ["lr", "weight_decay"]
+fixed = { sigma = 0.5, box_weight = 5 }
+"""
+
+
+@pytest.mark.slow  # real workers run both studies
+def test_replay_of_a_staged_plan_equals_the_real_staged_study(tmp_path: Path) -> None:
+    """A full grid and a staged study, each run by one real worker on the same noisy values
+    (the fake's noise is fixed per seed and params); the staged plan replayed on the grid's
+    table picks the same configurations, stage by stage, in the same order."""
+    grid, staged = tmp_path / "grid8.toml", tmp_path / "staged8.toml"
+    grid.write_text(SMALL_GRID)
+    staged.write_text(SMALL_STAGED)
+    url = f"journal:{tmp_path / 'journal.log'}"
+    for name, plan in (("grid", grid), ("staged", staged)):
+        create_here(url, tmp_path, name, "none", "--plan", str(plan), "--set", "noise=0.05")
+        run_worker(WorkerConfig(name, url, poll_s=0.05))
+    with open_storage(url) as handle:
+        table = table_from_study(*load(handle, "grid"))
+        trials = sorted(load(handle, "staged")[0].get_trials(), key=lambda t: t.number)
+    run = simulate(parse_plan(str(staged)), table, seed=0)
+    real = [(stage_of(t), table.config_of(t.params)) for t in trials]
+    assert [(r.stage, t.config) for r, t in zip(run.records, run.trials, strict=True)] == real
+    assert len({c for s, c in real if s == 1}) == 2  # stage 2 ran on the inherited winner
+
+
 def test_each_simulated_trial_draws_one_recorded_repeat() -> None:
     table = synthetic_table(repeats=3, noise=0.02)
     runs = [simulate(parse_plan("full"), table, seed) for seed in range(8)]
