@@ -135,24 +135,6 @@ def _add_create(study: argparse._SubParsersAction) -> None:
         action="store_true",
         help="reuse earlier results for points that repeat an earlier configuration (staged: 18)",
     )
-    p.add_argument("--data", type=Path, help="YOLO dataset (labels checked, fingerprint stored)")
-    storage_flag(p)
-    p.add_argument(
-        "--pruner",
-        default=DEFAULT_PRUNER,
-        help=f"none, median, percentile:P or hyperband (default {DEFAULT_PRUNER})",
-    )
-    p.add_argument("--trainable", default=DETECTOR, help="module:function to tune")
-    p.add_argument(
-        "--artifacts",
-        help="artifact store every worker reaches: a shared path or s3://BUCKET "
-        f"(default ./{DEFAULT_ARTIFACTS})",
-    )
-    p.add_argument(
-        "--tensorboard",
-        help="TensorBoard root every worker reaches: a shared path or s3://BUCKET/PREFIX "
-        "(default: a tensorboard folder beside the artifacts)",
-    )
     p.add_argument(
         "--repeats",
         type=int,
@@ -160,6 +142,13 @@ def _add_create(study: argparse._SubParsersAction) -> None:
         help="run every plan point K times, each with its own seed (seed + repeat); a point's "
         "value is the mean of its repeats",
     )
+    p.add_argument(
+        "--pruner",
+        default=DEFAULT_PRUNER,
+        help=f"none, median, percentile:P or hyperband (default {DEFAULT_PRUNER})",
+    )
+    p.add_argument("--trainable", default=DETECTOR, help="module:function to tune")
+    _add_places(p)
     p.add_argument(
         "--max-retries",
         type=int,
@@ -171,6 +160,22 @@ def _add_create(study: argparse._SubParsersAction) -> None:
     )
     add_train_flags(p, RUN_SETTINGS)
     p.set_defaults(func=_create)
+
+
+def _add_places(p: argparse.ArgumentParser) -> None:
+    """Where the study's data, trials, artifacts and curves live."""
+    p.add_argument("--data", type=Path, help="YOLO dataset (labels checked, fingerprint stored)")
+    storage_flag(p)
+    p.add_argument(
+        "--artifacts",
+        help="artifact store every worker reaches: a shared path or s3://BUCKET "
+        f"(default ./{DEFAULT_ARTIFACTS})",
+    )
+    p.add_argument(
+        "--tensorboard",
+        help="TensorBoard root every worker reaches: a shared path or s3://BUCKET/PREFIX "
+        "(default: a tensorboard folder beside the artifacts)",
+    )
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
