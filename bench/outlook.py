@@ -22,6 +22,7 @@ from spacehpo.hpo.plans import Enqueue, Repeats, progress, staged_plan
 from spacehpo.hpo.ranking import PointResult, TrialRecord, best_point, point_results
 from spacehpo.hpo.record import best_metrics_of, epochs_run_of, records, stage_of
 from spacehpo.hpo.replay_table import Table, read_table
+from spacehpo.hpo.space import show_params
 from spacehpo.hpo.study import load
 from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC
 from spacehpo.storage.backends import open_storage
@@ -45,7 +46,12 @@ def staged_from_table(recorded: Table) -> tuple[dict, Spread, Spread]:
             )
             centre[len(done) - 1] = tie  # the tie-break of class_acc is centre_acc
     best = best_point(done)
-    return best.params, _spread(best.values), _spread([centre[t.number] for t in best.trials])
+    return best.params, _class(best), _spread([centre[t.number] for t in best.trials])
+
+
+def _class(point: PointResult) -> Spread:
+    """The objective (class_acc) over the point's repeats, as ranking computes it."""
+    return point.mean, point.spread or 0.0
 
 
 def _spread(values: list[float]) -> Spread:
@@ -101,9 +107,13 @@ def main(argv: list[str] | None = None) -> None:
         by_number = {t.number: t for t in trials}
         points = point_results(records(study, spec.objective))
     rows = [
-        ["staged (from the table)", *_shown(staged_class, staged_centre), _params(staged_params)]
+        [
+            "staged (from the table)",
+            *_shown(staged_class, staged_centre),
+            show_params(staged_params),
+        ]
     ]
-    rows += [[f"outlook #{i + 1}", *_shown(_spread(p.values), _centre(p, by_number)), _params(p.params)]
+    rows += [[f"outlook #{i + 1}", *_shown(_class(p), _centre(p, by_number)), show_params(p.params)]
              for i, p in enumerate(points[:5])]  # fmt: skip
     print(
         header(f"outlook vs staged, {args.size} px, {args.epochs} epochs, {args.repeats} repeats")
@@ -120,16 +130,12 @@ def _shown(cls: Spread, centre: Spread) -> list[str]:
     return [f"{cls[0]:.4f} +- {cls[1]:.4f}", f"{centre[0]:.4f} +- {centre[1]:.4f}"]
 
 
-def _params(params: dict) -> str:
-    return " ".join(f"{k}={v}" for k, v in params.items())
-
-
 def _verdict(points: list[PointResult], by_number: dict, cls: Spread, centre: Spread) -> str:
     """Beats: centre better by more than both spreads, class not worse by more than both."""
     for p in points:
-        c, k = _centre(p, by_number), _spread(p.values)
+        c, k = _centre(p, by_number), _class(p)
         if c[0] - centre[0] > c[1] + centre[1] and cls[0] - k[0] <= k[1] + cls[1]:
-            return f"ratio: outlook {_params(p.params)} beats the staged best on centre_acc by {c[0] - centre[0]:+.4f}, more than the noise"
+            return f"ratio: outlook {show_params(p.params)} beats the staged best on centre_acc by {c[0] - centre[0]:+.4f}, more than the noise"
     best_centre = max(points, key=lambda p: _centre(p, by_number)[0])
     gap = _centre(best_centre, by_number)[0] - centre[0]
     return f"ratio: no outlook configuration beats the staged best on centre_acc by more than the noise (best gap {gap:+.4f})"

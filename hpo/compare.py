@@ -20,9 +20,9 @@ from optuna.trial import FrozenTrial, TrialState
 from spacehpo.hpo.compare_html import write_report
 from spacehpo.hpo.curves import curves_of
 from spacehpo.hpo.errors import HpoError
-from spacehpo.hpo.plans import same_params
 from spacehpo.hpo.ranking import PointResult, best_point, noise_verdict
 from spacehpo.hpo.record import best_metrics_of, epochs_run_of, record_of
+from spacehpo.hpo.space import same_params
 from spacehpo.hpo.study import StudySpec
 from spacehpo.model.metrics import DEFAULT_OBJECTIVE, TIE_BREAK, rank_key
 

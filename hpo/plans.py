@@ -22,7 +22,7 @@ from spacehpo.hpo.space import (
     Range,
     dimension_from_dict,
     is_number,
-    same_value,
+    same_params,
 )
 
 FINISHED = ("COMPLETE", "PRUNED", "FAIL")
@@ -224,10 +224,6 @@ def latest_attempts(records: list[TrialRecord]) -> dict[tuple[int, int, int], Tr
         if r.stage is not None:
             latest[(r.stage, r.point, r.repeat)] = r
     return latest
-
-
-def same_params(a: dict[str, ParamValue], b: dict[str, ParamValue]) -> bool:
-    return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
 
 
 def progress(

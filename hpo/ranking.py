@@ -5,6 +5,11 @@ A trial ranks by the study's objective, ties broken by the objective's tie-break
 repeat (`study create --repeats K`) and ranks by the mean over its COMPLETE repeats; a full tie
 goes to the configuration that started first. Stage inheritance, status, the study note, export,
 compare and replay all take their "best" from `best_point` or `best_trial` here.
+
+One rule lives elsewhere on purpose: `compare.rank_in` places a study's winner among ALL the
+configurations the full grid tried, pruned ones included (at their best epoch), grouped by
+params rather than plan point. A rank among the complete trials only would flatter a pruned grid,
+whose pruned configurations are exactly the ones the winner must be compared against.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ import math
 import statistics
 from dataclasses import dataclass
 
-from spacehpo.hpo.space import ParamValue, same_value
+from spacehpo.hpo.space import ParamValue, same_params
 from spacehpo.model.metrics import rank_key
 
 
@@ -124,9 +129,7 @@ def noise_verdict(a: PointResult, b: PointResult, names: tuple[str, str]) -> str
     apart = told_apart(a, b)
     if apart is None:
         return "one repeat each: the noise is unknown (run with --repeats 3 to measure it)"
-    if a.params.keys() == b.params.keys() and all(
-        same_value(a.params[k], b.params[k]) for k in a.params
-    ):
+    if same_params(a.params, b.params):
         return f"the {names[0]} and {names[1]} winners are the same configuration"
     verb = "can" if apart else "cannot"
     return (

@@ -16,7 +16,7 @@ from typing import Any
 import optuna
 from optuna.trial import FrozenTrial
 from spacehpo.hpo.curves import Curves, curves_of, longest
-from spacehpo.hpo.ranking import TrialRecord
+from spacehpo.hpo.ranking import PointResult, TrialRecord, best_point
 from spacehpo.model.metrics import CENTRE_ACC, DEFAULT_OBJECTIVE, IOU, SPARK_SCORE, TIE_BREAK
 
 PLAN, STAGE_INDEX, STAGE_NAME, POINT = "plan", "stage_index", "stage_name", "point"
@@ -222,6 +222,17 @@ def record_of(t: FrozenTrial, objective: str = DEFAULT_OBJECTIVE) -> TrialRecord
 
 def records(study: optuna.Study, objective: str = DEFAULT_OBJECTIVE) -> list[TrialRecord]:
     return [record_of(t, objective) for t in study.get_trials(deepcopy=False)]
+
+
+def best_with_metrics(
+    trials: list[FrozenTrial], objective: str
+) -> tuple[PointResult, dict[str, float]] | None:
+    """The best configuration, and its best repeat's best-epoch metrics: the class and centre
+    accuracy that status and `study list` show beside the objective's mean."""
+    point = best_point([record_of(t, objective) for t in trials])
+    if point is None:
+        return None
+    return point, best_metrics_of(next(t for t in trials if t.number == point.best.number))
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -149,44 +148,43 @@ def replay(
     tasks = [(plan, seed) for plan in parsed for seed in range(seeds)]
     runs: list[Run] = []
     summaries = []
-    with _runner(table, min(workers, len(tasks))) as run_all:
-        for run in run_all(_simulate, tasks):
-            runs.append(run)
-            if len(runs) == seeds:
-                plan = parsed[len(summaries)]
-                summaries.append(summarise(plan.name, runs, truth, table))
-                runs = []
-                if on_plan is not None:
-                    on_plan(plan.name, seeds)
+    for run in _runs(table, tasks, min(workers, len(tasks))):
+        runs.append(run)
+        if len(runs) == seeds:
+            plan = parsed[len(summaries)]
+            summaries.append(summarise(plan.name, runs, truth, table))
+            runs = []
+            if on_plan is not None:
+                on_plan(plan.name, seeds)
     return summaries
 
 
-_TABLE: list[Table] = []  # the table of this worker process (or of this process)
+def _simulate_chunk(job: tuple[Table, list[tuple[ReplayPlan, int]]]) -> list[Run]:
+    table, tasks = job
+    return [simulate(plan, table, seed) for plan, seed in tasks]
 
 
-def _start(table: Table) -> None:
+def _quiet() -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # no line per simulated trial
-    _TABLE[:] = [table]
 
 
-def _simulate(task: tuple[ReplayPlan, int]) -> Run:
-    return simulate(task[0], _TABLE[0], task[1])
-
-
-@contextmanager
-def _runner(table: Table, workers: int) -> Iterator[Callable]:
-    """`map` in this process, or over a pool of worker processes, each given the table once."""
-    if workers <= 1:
-        verbosity = optuna.logging.get_verbosity()
-        _start(table)
-        try:
-            yield map
-        finally:
-            optuna.logging.set_verbosity(verbosity)
-            _TABLE.clear()
-        return
-    with ProcessPoolExecutor(workers, initializer=_start, initargs=(table,)) as pool:
-        yield lambda f, tasks: pool.map(f, tasks, chunksize=max(1, len(tasks) // (8 * workers)))
+def _runs(table: Table, tasks: list[tuple[ReplayPlan, int]], workers: int) -> Iterator[Run]:
+    """The runs in task order, in this process or over a pool of processes. Each chunk of tasks
+    carries the table with it (a few hundred rows), so no process keeps it in a global."""
+    size = max(1, len(tasks) // (8 * workers))
+    chunks = [(table, tasks[i : i + size]) for i in range(0, len(tasks), size)]
+    verbosity = optuna.logging.get_verbosity()
+    _quiet()
+    try:
+        if workers <= 1:
+            for chunk in chunks:
+                yield from _simulate_chunk(chunk)
+            return
+        with ProcessPoolExecutor(workers, initializer=_quiet) as pool:
+            for runs in pool.map(_simulate_chunk, chunks):
+                yield from runs
+    finally:
+        optuna.logging.set_verbosity(verbosity)
 
 
 def cheapest_within_noise(summaries: list[PlanSummary]) -> PlanSummary | None:

@@ -20,9 +20,9 @@ from pathlib import Path
 import optuna
 from spacehpo.hpo.curves import CURVES, Curves, curves_of
 from spacehpo.hpo.errors import HpoError
-from spacehpo.hpo.plans import latest_attempts, same_params
+from spacehpo.hpo.plans import latest_attempts
 from spacehpo.hpo.record import records
-from spacehpo.hpo.space import ParamValue
+from spacehpo.hpo.space import ParamValue, same_params
 from spacehpo.hpo.study import StudySpec
 from spacehpo.model.metrics import OBJECTIVES, TIE_BREAK, rank_epoch
 

@@ -8,6 +8,11 @@ The objective suggests each plan parameter with `suggest_float` and returns clas
 best metrics with `TrialWriter(trial).result({"centre_acc": ...}, {})` (hpo/trial_writer.py). Stage
 logic is `plans.progress`, as in the workers. Several processes need the workers instead: this
 sampler, like GridSampler, would hand the same point to two of them.
+
+`StagedGridSampler(plan, repeats=3)` runs every point three times, as `study create --repeats 3`
+does: the trial's `repeat` user attribute (0, 1, 2) is for the objective to seed from, and
+`ranking.best_point(record.records(study))` ranks the configurations by their mean over repeats
+(Optuna's own `best_params` ranks single trials).
 """
 
 from __future__ import annotations
@@ -18,15 +23,16 @@ import optuna
 from optuna.distributions import BaseDistribution
 from optuna.samplers import BaseSampler
 from optuna.trial import FrozenTrial, TrialState
-from spacehpo.hpo.plans import Done, Enqueue, Plan, Wait, progress, validate
+from spacehpo.hpo.plans import Done, Enqueue, Plan, Repeats, Wait, progress, validate
 from spacehpo.hpo.ranking import TrialRecord
 from spacehpo.hpo.record import Position, record_of
 from spacehpo.hpo.trial_writer import write_position
 
 
 class StagedGridSampler(BaseSampler):
-    def __init__(self, plan: Plan) -> None:
+    def __init__(self, plan: Plan, repeats: int = 1) -> None:
         self.plan = validate(plan)
+        self.repeats = Repeats(repeats)
         self._assigned: dict[int, tuple[Position, dict[str, float]]] = {}
         self._queue: list[tuple[Position, dict[str, float]]] = []
 
@@ -45,7 +51,7 @@ class StagedGridSampler(BaseSampler):
             others = [
                 record_of(t) for t in study.get_trials(deepcopy=False) if t.number != trial.number
             ]
-            action = progress(self.plan, others)
+            action = progress(self.plan, others, self.repeats)
             if isinstance(action, Wait):
                 raise RuntimeError(f"StagedGridSampler runs one trial at a time: {action.reason}")
             if isinstance(action, Done):
@@ -58,7 +64,12 @@ class StagedGridSampler(BaseSampler):
             self._queue = [
                 (
                     Position(
-                        self.plan.name, action.stage, stage.name, p.point, action.inherited_from
+                        self.plan.name,
+                        action.stage,
+                        stage.name,
+                        p.point,
+                        action.inherited_from,
+                        repeat=p.repeat,
                     ),
                     p.params,
                 )
@@ -67,6 +78,9 @@ class StagedGridSampler(BaseSampler):
         position, params = self._queue.pop(0)
         self._assigned[trial.number] = (position, params)
         write_position(study._storage, trial._trial_id, position)
+        # Optuna hands the objective's Trial this same frozen trial as its cache: without the
+        # update, `trial.user_attrs["repeat"]` would be missing until the trial is re-read.
+        trial.user_attrs.update(position.attrs())
 
     def sample_independent(
         self,
@@ -88,7 +102,15 @@ class StagedGridSampler(BaseSampler):
         position, params = self._assigned[trial.number]
         value = values[0] if values else None
         finished.append(
-            TrialRecord(trial.number, state.name, position.stage, position.point, params, value)
+            TrialRecord(
+                trial.number,
+                state.name,
+                position.stage,
+                position.point,
+                params,
+                value,
+                repeat=position.repeat,
+            )
         )
-        if isinstance(progress(self.plan, finished), Done):
+        if isinstance(progress(self.plan, finished, self.repeats), Done):
             study.stop()

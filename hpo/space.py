@@ -73,3 +73,8 @@ def same_value(a: Any, b: Any) -> bool:
     if is_number(a) and is_number(b):
         return math.isclose(a, b, rel_tol=1e-9)
     return a == b
+
+
+def same_params(a: dict[str, ParamValue], b: dict[str, ParamValue]) -> bool:
+    """The same configuration: the same parameter names, each with the same value."""
+    return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)

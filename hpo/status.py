@@ -13,8 +13,8 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 from spacehpo.hpo.claim import TPE_STAGE_NAME
 from spacehpo.hpo.plans import FINISHED, Done, latest_attempts, progress
-from spacehpo.hpo.ranking import TrialRecord, best_point
-from spacehpo.hpo.record import best_metrics_of, record_of, stage_label, stage_of
+from spacehpo.hpo.ranking import best_point
+from spacehpo.hpo.record import best_with_metrics, record_of, stage_label, stage_of
 from spacehpo.hpo.study import StudySpec
 from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC
 
@@ -110,11 +110,11 @@ def _running_rows(trials: list[FrozenTrial]) -> list[RunningRow]:
     return rows
 
 
-def _best(trials: list[FrozenTrial], recs: list[TrialRecord], objective: str) -> BestTrial | None:
-    point = best_point(recs)
-    if point is None:
+def _best(trials: list[FrozenTrial], objective: str) -> BestTrial | None:
+    found = best_with_metrics(trials, objective)
+    if found is None:
         return None
-    metrics = best_metrics_of(next(t for t in trials if t.number == point.best.number))
+    point, metrics = found
     return BestTrial(
         point.best.number,
         metrics.get(CLASS_ACC, point.best.value),
@@ -152,7 +152,7 @@ def status_report(study: optuna.Study, spec: StudySpec) -> StatusReport:
         spec.plan.name,
         spec.total_trials,
         _stage_rows(trials, spec),
-        _best(trials, recs, spec.objective),
+        _best(trials, spec.objective),
         running,
         max(0, remaining),
         remaining <= 0 and isinstance(progress(spec.plan, recs, spec.repeat_counts()), Done),

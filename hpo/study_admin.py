@@ -5,8 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import optuna
-from spacehpo.hpo.ranking import best_point
-from spacehpo.hpo.record import artifact_ids_of, best_metrics_of, record_of
+from spacehpo.hpo.record import artifact_ids_of, best_with_metrics
 from spacehpo.hpo.status import state_counts
 from spacehpo.hpo.store_marker import marker_id
 from spacehpo.hpo.study import ATTR, StudySpec, load
@@ -23,10 +22,7 @@ def list_studies(handle: StorageHandle) -> list[dict[str, Any]]:
         objective = spec.objective if spec else DEFAULT_OBJECTIVE
         study = optuna.load_study(study_name=frozen.study_name, storage=handle.storage)
         trials = study.get_trials(deepcopy=False)
-        best = best_point([record_of(t, objective) for t in trials])
-        metrics = (
-            best_metrics_of(next(t for t in trials if t.number == best.best.number)) if best else {}
-        )
+        best, metrics = best_with_metrics(trials, objective) or (None, {})
         counts = state_counts(trials)
         rows.append(
             {

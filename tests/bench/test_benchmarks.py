@@ -46,6 +46,7 @@ CASES = {
         "--backbones",
         "resnet18,efficientnet_b0",
     ],
+    "trial_writes": ["--epochs", "3", "--steps", "1"],
     "scale": [
         *("--images", "40", "--size", "48", "--cache-size", "64", "--workers", "2"),
         *("--epochs", "1", "--batches", "1"),

@@ -1,3 +1,4 @@
+from collections import Counter
 from pathlib import Path
 
 import optuna
@@ -7,7 +8,8 @@ from optuna.trial import TrialState, create_trial
 from spacehpo.hpo.errors import HpoError
 from spacehpo.hpo.plans import DEFAULT_SPACE, staged_plan
 from spacehpo.hpo.pruning import build_pruner
-from spacehpo.hpo.record import stage_of
+from spacehpo.hpo.ranking import best_point
+from spacehpo.hpo.record import POINT, REPEAT, records, stage_of
 from spacehpo.hpo.sampler import StagedGridSampler
 from spacehpo.hpo.worker import WorkerConfig, run_worker
 
@@ -89,6 +91,24 @@ def test_staged_grid_sampler_runs_the_plan_in_one_process() -> None:
         "k": 6.0,
         "box_weight": 8.0,
     }
+
+
+def test_staged_grid_sampler_runs_each_point_once_per_repeat() -> None:
+    study = optuna.create_study(
+        direction="maximize", sampler=StagedGridSampler(staged_plan(), repeats=2)
+    )
+
+    def noisy(t: optuna.Trial) -> float:
+        params = {n: t.suggest_float(n, r.low, r.high, log=r.log) for n, r in DEFAULT_SPACE.items()}
+        return score(params)[0] + 0.001 * t.user_attrs[REPEAT]
+
+    study.optimize(noisy)
+    assert len(study.trials) == 44
+    runs = Counter((stage_of(t), t.user_attrs[POINT], t.user_attrs[REPEAT]) for t in study.trials)
+    assert set(runs.values()) == {1} and {r for _, _, r in runs} == {0, 1}
+    best = best_point(records(study))
+    assert best is not None and len(best.values) == 2
+    assert best.params == study.best_params
 
 
 def _grid_then_tpe(tmp_path: Path, invert: bool) -> list[optuna.trial.FrozenTrial]:

@@ -6,8 +6,8 @@ import pytest
 from optuna.distributions import CategoricalDistribution, FloatDistribution
 from spacehpo.hpo.errors import HpoError
 from spacehpo.hpo.plan_toml import plan_from_toml
-from spacehpo.hpo.plans import Plan, same_params
-from spacehpo.hpo.space import Choice, Range, dimension_from_dict, show_value
+from spacehpo.hpo.plans import Plan
+from spacehpo.hpo.space import Choice, Range, dimension_from_dict, same_params, show_value
 from spacehpo.hpo.worker import WorkerConfig, run_worker
 
 from tests.conftest import run_cli
