@@ -22,7 +22,7 @@ from spacehpo.hpo.plans import Enqueue, Repeats, progress, staged_plan
 from spacehpo.hpo.ranking import PointResult, TrialRecord, best_point, point_results
 from spacehpo.hpo.record import best_metrics_of, epochs_run_of, records, stage_of
 from spacehpo.hpo.replay_table import Table, read_table
-from spacehpo.hpo.space import show_params
+from spacehpo.hpo.space import same_params, show_params
 from spacehpo.hpo.study import load
 from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC
 from spacehpo.storage.backends import open_storage
@@ -106,6 +106,10 @@ def main(argv: list[str] | None = None) -> None:
         trials = study.get_trials(deepcopy=False)
         by_number = {t.number: t for t in trials}
         points = point_results(records(study, spec.objective))
+    shown, (pick, verdict) = (
+        _distinct(points)[:5],
+        _verdict(points, by_number, staged_class, staged_centre),
+    )
     rows = [
         [
             "staged (from the table)",
@@ -113,32 +117,52 @@ def main(argv: list[str] | None = None) -> None:
             show_params(staged_params),
         ]
     ]
-    rows += [[f"outlook #{i + 1}", *_shown(_class(p), _centre(p, by_number)), show_params(p.params)]
-             for i, p in enumerate(points[:5])]  # fmt: skip
+    rows += [[f"outlook #{points.index(p) + 1}", *_shown(_class(p), _centre(p, by_number)), show_params(p.params)]
+             for p in shown + ([pick] if pick and pick not in shown else [])]  # fmt: skip
     print(
         header(f"outlook vs staged, {args.size} px, {args.epochs} epochs, {args.repeats} repeats")
     )
-    print(table(rows, ["plan", CLASS_ACC, CENTRE_ACC, "configuration"]))
+    print(table(rows, ["plan (rank)", CLASS_ACC, CENTRE_ACC, "configuration"]))
     speeds = _seconds_per_epoch(trials)
     print(
         table([[name, f"{s:.1f}"] for name, s in sorted(speeds.items())], ["backbone", "s/epoch"])
     )
-    print(_verdict(points, by_number, staged_class, staged_centre))
+    print(verdict)
+
+
+def _distinct(points: list[PointResult]) -> list[PointResult]:
+    """One row per configuration: a later stage re-runs its parent's winner under a new point."""
+    kept: list[PointResult] = []
+    for p in points:
+        if not any(same_params(p.params, k.params) for k in kept):
+            kept.append(p)
+    return kept
 
 
 def _shown(cls: Spread, centre: Spread) -> list[str]:
     return [f"{cls[0]:.4f} +- {cls[1]:.4f}", f"{centre[0]:.4f} +- {centre[1]:.4f}"]
 
 
-def _verdict(points: list[PointResult], by_number: dict, cls: Spread, centre: Spread) -> str:
-    """Beats: centre better by more than both spreads, class not worse by more than both."""
+def _verdict(
+    points: list[PointResult], by_number: dict, cls: Spread, centre: Spread
+) -> tuple[PointResult | None, str]:
+    """Beats: centre better by more than both spreads, class not worse by more than both.
+
+    The first such configuration in the ranking's order (class accuracy) is the one named."""
     for p in points:
         c, k = _centre(p, by_number), _class(p)
         if c[0] - centre[0] > c[1] + centre[1] and cls[0] - k[0] <= k[1] + cls[1]:
-            return f"ratio: outlook {show_params(p.params)} beats the staged best on centre_acc by {c[0] - centre[0]:+.4f}, more than the noise"
+            return p, (
+                f"ratio: outlook #{points.index(p) + 1} beats the staged best on {CENTRE_ACC} by "
+                f"{c[0] - centre[0]:+.4f} (more than the spreads' sum {c[1] + centre[1]:.4f}), "
+                f"{CLASS_ACC} {k[0] - cls[0]:+.4f} (within {k[1] + cls[1]:.4f})"
+            )
     best_centre = max(points, key=lambda p: _centre(p, by_number)[0])
     gap = _centre(best_centre, by_number)[0] - centre[0]
-    return f"ratio: no outlook configuration beats the staged best on centre_acc by more than the noise (best gap {gap:+.4f})"
+    return None, (
+        f"ratio: no outlook configuration beats the staged best on {CENTRE_ACC} by more than "
+        f"the noise (best gap {gap:+.4f})"
+    )
 
 
 if __name__ == "__main__":

@@ -159,7 +159,27 @@ def _full_extent(box: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 def render(
     cls: int, rng: np.random.Generator, size: int, stats: np.ndarray
 ) -> tuple[Image.Image, np.ndarray]:
-    """One image and the object's visible box as pixel edges `[x0, y0, x1, y1]`."""
+    """One image and the object's visible box as pixel edges `[x0, y0, x1, y1]`.
+
+    The helpers run in a fixed order because they share `rng`: the same seed must keep giving
+    the same dataset, which recorded replay tables depend on.
+    """
+    shapes, scale, centre = _placed_shapes(cls, rng, size, stats)
+    img = _backdrop(rng, size)
+    mask = _draw_object(img, shapes, scale, centre, rng)
+    ys, xs = np.nonzero(mask)
+    if xs.size == 0:
+        return render(cls, rng, size, stats)
+    return _camera(img, rng, size), np.array([xs.min(), ys.min(), xs.max() + 1, ys.max() + 1])
+
+
+Shape = tuple[str, tuple[int, int, int], np.ndarray]  # kind, colour, vertices
+
+
+def _placed_shapes(
+    cls: int, rng: np.random.Generator, size: int, stats: np.ndarray
+) -> tuple[list[Shape], float, np.ndarray]:
+    """The class's parts, turned and squashed, scaled to a box drawn from the real labels."""
     rows = stats[stats[:, 0] == cls]
     target = _full_extent(rows[rng.integers(len(rows)), 1:], rng)
     parts = _debris_parts(rng) if CLASS_NAMES[cls] == "debris" else RECIPES[CLASS_NAMES[cls]]
@@ -174,17 +194,31 @@ def render(
         min((target[2] - target[0]) / (hi - lo)[0], (target[3] - target[1]) / (hi - lo)[1]) * size
     )
     centre = (target[:2] + target[2:]) / 2 * size - (lo + hi) / 2 * scale
+    return shapes, scale, centre
 
+
+def _backdrop(rng: np.random.Generator, size: int) -> Image.Image:
     img = Image.fromarray(_star_field(rng, size))
-    draw = ImageDraw.Draw(img)
     if rng.random() < 0.3:  # an Earth limb behind the object, as in many SPARK frames
         r = size * rng.uniform(0.8, 1.6)
         ex, ey = rng.uniform(-0.5, 1.5) * size, (1 + rng.uniform(0.3, 0.9)) * size
-        draw.ellipse(
+        ImageDraw.Draw(img).ellipse(
             [ex - r, ey - r, ex + r, ey + r],
             fill=tuple(int(v * rng.uniform(0.3, 0.9)) for v in (40, 80, 150)),
         )
-    mask = Image.new("L", (size, size))
+    return img
+
+
+def _draw_object(
+    img: Image.Image,
+    shapes: list[Shape],
+    scale: float,
+    centre: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Draws the lit shapes onto `img`; returns the object's mask, whose extent is the box."""
+    draw = ImageDraw.Draw(img)
+    mask = Image.new("L", img.size)
     mdraw = ImageDraw.Draw(mask)
     light = rng.uniform(0.3, 1.0)
     for kind, colour, verts in shapes:
@@ -199,16 +233,15 @@ def render(
                 draw.line(
                     [tuple(a + t * (b - a)), tuple(c + t * (b - a) - (b - a))], fill=(15, 20, 50)
                 )
-    ys, xs = np.nonzero(np.asarray(mask))
-    if xs.size == 0:
-        return render(cls, rng, size, stats)
+    return np.asarray(mask)
+
+
+def _camera(img: Image.Image, rng: np.random.Generator, size: int) -> Image.Image:
+    """Lens blur and sensor noise."""
     img = img.filter(ImageFilter.GaussianBlur(rng.uniform(0.0, 1.0) * size / 128))
-    arr = np.asarray(img, dtype=np.int16) + rng.normal(
-        0, rng.uniform(2, 9), (size, size, 1)
-    ).astype(np.int16)
-    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8)), np.array(
-        [xs.min(), ys.min(), xs.max() + 1, ys.max() + 1]
-    )
+    noise = rng.normal(0, rng.uniform(2, 9), (size, size, 1)).astype(np.int16)
+    arr = np.asarray(img, dtype=np.int16) + noise
+    return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8))
 
 
 def _star_field(rng: np.random.Generator, size: int) -> np.ndarray:

@@ -69,20 +69,18 @@ def overlay(
         outline=(255, 220, 0),
         width=max(1, w // 256),
     )
-
-    def corners(b: np.ndarray) -> list[float]:
-        return [
-            (b[0] - b[2] / 2) * w,
-            (b[1] - b[3] / 2) * h,
-            (b[0] + b[2] / 2) * w,
-            (b[1] + b[3] / 2) * h,
-        ]
-
     if gt_box is not None:
-        draw.rectangle(corners(gt_box), outline=(0, 220, 255), width=max(1, w // 256))
-    draw.rectangle(corners(box), outline=(0, 255, 0), width=max(1, w // 200))
-    draw.text((corners(box)[0] + 3, max(0, corners(box)[1] - 12)), label, fill=(0, 255, 0))
+        draw.rectangle(_corners(gt_box, w, h), outline=(0, 220, 255), width=max(1, w // 256))
+    edges = _corners(box, w, h)
+    draw.rectangle(edges, outline=(0, 255, 0), width=max(1, w // 200))
+    draw.text((edges[0] + 3, max(0, edges[1] - 12)), label, fill=(0, 255, 0))
     return img
+
+
+def _corners(box: np.ndarray, w: int, h: int) -> list[float]:
+    """A normalised [cx, cy, w, h] box as pixel edges [x0, y0, x1, y1]."""
+    cx, cy, bw, bh = box[:4]
+    return [(cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h]
 
 
 def overlay_sheet(tiles: list[Image.Image], tile: int = 256, columns: int = 4) -> Image.Image:

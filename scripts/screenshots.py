@@ -31,55 +31,59 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def main() -> None:
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--storage", required=True)
-    parser.add_argument("--study-id", type=int, default=1)
+    parser.add_argument(
+        "--study-id",
+        type=int,
+        default=1,
+        help="the dashboard's id: 1 first in a database, 0 in a journal",
+    )
     parser.add_argument("--trial", type=int, default=0, help="trial number to show")
     parser.add_argument("--compare", type=Path)
     parser.add_argument("--tensorboard", metavar="STUDY", help="also TensorBoard on this study")
     parser.add_argument("--out", type=Path, default=Path("docs/screenshots"))
-    args = parser.parse_args()
+    return parser
+
+
+def main() -> None:
+    args = _parser().parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "spacehpo.cli",
-            "dashboard",
-            "--storage",
-            args.storage,
-            "--port",
-            str(port),
-        ]
-    )
+    cli = [sys.executable, "-m", "spacehpo.cli"]
+    server = subprocess.Popen([*cli, "dashboard", "--storage", args.storage, "--port", str(port)])
     try:
         time.sleep(4)
-        base = f"http://127.0.0.1:{port}/dashboard/studies/{args.study_id}"
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
             page = browser.new_page(viewport={"width": 1500, "height": 1000})
-            page.goto(base)
-            page.wait_for_timeout(4000)
-            page.screenshot(path=str(args.out / "dashboard-study.png"))
-            page.goto(f"{base}/trials")
-            page.get_by_text(f"Trial {args.trial}").first.click()
-            page.wait_for_timeout(2500)
-            page.screenshot(path=str(args.out / "dashboard-trial.png"), full_page=True)
+            dashboard_shots(
+                page, args, f"http://127.0.0.1:{port}/dashboard/studies/{args.study_id}"
+            )
             if args.compare:
                 page.goto(args.compare.resolve().as_uri())
                 page.wait_for_timeout(3000)
                 page.set_viewport_size({"width": 1300, "height": 1150})
-                page.screenshot(
-                    path=str(args.out / "compare.png")
-                )  # headline, stage winners, cost curves
+                # headline, stage winners, cost curves
+                page.screenshot(path=str(args.out / "compare.png"))
             if args.tensorboard:
                 tensorboard_shot(page, args)
             browser.close()
     finally:
         server.terminate()
         server.wait()
+
+
+def dashboard_shots(page: Page, args: argparse.Namespace, base: str) -> None:
+    """The study's overview, and one trial's page with its notes and artifacts."""
+    page.goto(base)
+    page.wait_for_timeout(4000)
+    page.screenshot(path=str(args.out / "dashboard-study.png"))
+    page.goto(f"{base}/trials")
+    page.get_by_text(f"Trial {args.trial}").first.click()
+    page.wait_for_timeout(2500)
+    page.screenshot(path=str(args.out / "dashboard-trial.png"), full_page=True)
 
 
 def tensorboard_shot(page: Page, args: argparse.Namespace) -> None:
