@@ -46,3 +46,20 @@ def cache_reader(ctx: TrialContext) -> TrialResult:
         busy += time.perf_counter() - start
         ctx.report(epoch, {"class_acc": 0.5, "centre_acc": 0.5})
     return TrialResult({"class_acc": 0.5, "centre_acc": 0.5, "trainable_s": busy})
+
+
+def scored_epochs(ctx: TrialContext) -> TrialResult:
+    """`epochs` epochs of `sleep` seconds each, resuming from last.pt, whose class accuracy rises
+    to a fixed function of the params: the staged plan's choices are then the same every run,
+    so a fault that changes them shows."""
+    epochs, sleep = int(ctx.settings.get("epochs", 3)), float(ctx.settings.get("sleep", 0.0))
+    p = ctx.params
+    final = 0.5 + 0.1 * (p["lr"] > 2e-4) - 0.05 * abs(p["sigma"] - 0.7) - 0.004 * abs(p["k"] - 6)
+    final = round(final - 0.003 * abs(p["box_weight"] - 8), 6)
+    ckpt = ctx.checkpoint_dir / "last.pt"
+    done = int(ckpt.read_text()) if ckpt.exists() else 0
+    for epoch in range(done + 1, epochs + 1):
+        time.sleep(sleep)
+        ckpt.write_text(str(epoch))
+        ctx.report(epoch, {"class_acc": final * epoch / epochs, "centre_acc": 0.8 * epoch / epochs})
+    return TrialResult({"class_acc": final, "centre_acc": 0.8})

@@ -48,7 +48,7 @@ def epoch_writes(url: str, epochs: int) -> list[float]:
     """Seconds per epoch for one trial's `TrialWriter.epoch`, epochs 1..epochs."""
     rng = np.random.default_rng(0)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    with open_storage(url) as handle:
+    with open_storage(url, create=True) as handle:
         study = optuna.create_study(storage=handle.storage, direction="maximize")
         writer, curves, seconds = TrialWriter(study.ask()), Curves(), []
         for epoch in range(1, epochs + 1):

@@ -74,7 +74,7 @@ def prepare_study(
         tpe=(TpeExtension(tpe),) if tpe else (),
         repeats=repeats,
     )
-    with open_storage(storage) as handle:
+    with open_storage(storage, create=True) as handle:
         study, created = create(handle, name, spec)
         if created:
             write_note(study, spec)

@@ -204,6 +204,9 @@ def run_predict(
 
 
 def _train(args: argparse.Namespace) -> None:
+    from spacehpo.data.yolo import read_names
+
+    read_names(args.data)  # a missing or wrong dataset: one line naming it, before anything
     run_train(train_config_from_args(args), args.data, args.out)
 
 

@@ -28,6 +28,8 @@ def is_table(source: str) -> bool:
 def load_table(source: str, storage: str | None) -> Table:
     if is_table(source):
         return read_table(Path(source))
+    if source.endswith(".csv"):
+        raise HpoError(f"{source}: neither a table file (none there) nor a study of that name")
     with open_storage(storage) as handle:
         return table_from_study(*load(handle, source))
 

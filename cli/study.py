@@ -63,7 +63,7 @@ def study_spec_from_args(args: argparse.Namespace) -> StudySpec:
 
 def _create(args: argparse.Namespace) -> None:
     spec = study_spec_from_args(args)
-    with open_storage(args.storage) as handle:
+    with open_storage(args.storage, create=True) as handle:
         study, created = handle.retrier.call(
             lambda: create(handle, args.name, spec), "creating the study"
         )

@@ -1,23 +1,27 @@
-"""Claiming work: take a WAITING trial with the storage's own compare-and-set (WAITING -> RUNNING
-succeeds for exactly one worker), and only under the study lock enqueue the next stage, recover
-stale trials or create TPE trials. A bare `ask()` would create stray trials outside the plan."""
+"""Claiming work: take a WAITING trial with a compare-and-set that is safe to retry (WAITING ->
+RUNNING succeeds for exactly one worker, `storage.optuna_access.claim_waiting`), and only under
+the study lock enqueue the next stage, recover stale trials, cancel copies, sweep strays or
+create TPE trials. A bare `ask()` would create stray trials outside the plan."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError
-from optuna.trial import TrialState
+from optuna.trial import FrozenTrial, TrialState
 from spacehpo.hpo.plans import Done, Enqueue, Wait, progress
-from spacehpo.hpo.record import Position, Queued, enqueue, may_take, records
+from spacehpo.hpo.record import Position, Queued, copies_of, enqueue, is_stray, may_take, records
 from spacehpo.hpo.recovery import recover_stale, requeue_orphans
 from spacehpo.hpo.space import ParamValue
 from spacehpo.hpo.study import StudySpec
-from spacehpo.hpo.trial_writer import TrialWriter
+from spacehpo.hpo.trial_writer import TrialWriter, mark_duplicate, mark_stray
 from spacehpo.storage.backends import StorageHandle
 from spacehpo.storage.liveness import Liveness
+from spacehpo.storage.optuna_access import claim_waiting, storage_of, trial_id
 
 TPE_STAGE_NAME = "tpe"
 TPE_STARTUP_TRIALS = 5
@@ -29,20 +33,54 @@ class Claimed:
 
 
 def take_waiting(study: optuna.Study, liveness: Liveness, worker: str) -> optuna.Trial | None:
-    """Win one WAITING trial, or None. The trial gets its first heartbeat BEFORE the state change,
-    so a worker killed right after winning still leaves a trial that can go stale."""
-    waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+    """Win one WAITING trial, or None. Copies of a plan position are cancelled here, where a
+    trial is claimed, so none is ever trained. The trial gets its first heartbeat BEFORE the
+    state change, so a worker killed right after winning still leaves a trial that can go stale."""
+    trials = study.get_trials(deepcopy=False)
+    copies = cancel_copies(study, trials)
+    waiting = [t for t in trials if t.state == TrialState.WAITING and t.number not in copies]
     for t in sorted(waiting, key=lambda t: t.number):
         if not may_take(t, worker):
             continue
+        liveness.beat(trial_id(t))
         try:
-            liveness.beat(t._trial_id)
-            won = study._storage.set_trial_state_values(t._trial_id, TrialState.RUNNING)
+            won = claim_waiting(liveness.storage, trial_id(t), f"{worker}/{uuid.uuid4().hex}")
         except UpdateFinishedTrialError:  # our view was stale: another worker already ran it
             continue
         if won:
-            return optuna.Trial(study, t._trial_id)
+            return optuna.Trial(study, trial_id(t))
     return None
+
+
+def cancel_copies(study: optuna.Study, trials: list[FrozenTrial]) -> dict[int, int]:
+    """Mark and fail every WAITING copy of a plan position (`plans.duplicates`); returns all
+    copies, so the caller skips them."""
+    copies = copies_of(trials)
+    storage = storage_of(study)
+    for t in trials:
+        if t.state == TrialState.WAITING and t.number in copies:
+            try:
+                mark_duplicate(storage, trial_id(t), copies[t.number])
+                storage.set_trial_state_values(trial_id(t), TrialState.FAIL)
+            except UpdateFinishedTrialError:  # another worker cancelled it first
+                pass
+    return copies
+
+
+def sweep_strays(study: optuna.Study, grace_s: float) -> None:
+    """Fail RUNNING trials outside the plan that nobody owns: a TPE trial's copy made by
+    Optuna's retried create, or one whose position write was cut off. They have no heartbeat,
+    so they would never go stale. Runs under the study lock, where no TPE trial is half made."""
+    now = datetime.now()
+    storage = storage_of(study)
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        started = t.datetime_start or now
+        if is_stray(t) and (now - started).total_seconds() > grace_s:
+            try:
+                mark_stray(storage, trial_id(t))
+                storage.set_trial_state_values(trial_id(t), TrialState.FAIL)
+            except UpdateFinishedTrialError:
+                pass
 
 
 def suggest_all(trial: optuna.Trial, spec: StudySpec) -> dict[str, ParamValue]:
@@ -61,17 +99,29 @@ def claim(
     if trial := take_waiting(study, handle.liveness, worker):
         return Claimed(trial)
     with handle.lock.hold(study.study_name):
-        recover_stale(study, handle.liveness, spec.max_retries, log)
-        requeue_orphans(study, spec.max_retries)
-        action = progress(spec.plan, records(study, spec.objective), spec.repeat_counts())
-        if isinstance(action, Enqueue):
-            _enqueue_stage(study, spec, action)
-        if isinstance(action, Wait):
-            return action
-        if isinstance(action, Done):
-            return _tpe_trial(study, spec) or action
-        trial = take_waiting(study, handle.liveness, worker)
+        action = _advance(study, handle, spec, log)
+    if action is not None:
+        return action
+    trial = take_waiting(study, handle.liveness, worker)  # outside the lock: safe on its own
     return Claimed(trial) if trial else Wait(-1, "no queued point this worker may take now")
+
+
+def _advance(
+    study: optuna.Study, handle: StorageHandle, spec: StudySpec, log: Callable[[str], None]
+) -> Claimed | Wait | Done | None:
+    """Everything that must not run twice at once; None: take a WAITING trial. Each step is
+    idempotent, so a section cut short (an outage, the server dropping the lock's connection)
+    is simply run again."""
+    recover_stale(study, handle.liveness, spec.max_retries, log)
+    requeue_orphans(study, spec.max_retries)
+    cancel_copies(study, study.get_trials(deepcopy=False))
+    sweep_strays(study, handle.liveness.grace_s)
+    action = progress(spec.plan, records(study, spec.objective), spec.repeat_counts())
+    if isinstance(action, Enqueue):
+        _enqueue_stage(study, spec, action)
+    if isinstance(action, Done):
+        return _tpe_trial(study, handle, spec) or action
+    return action if isinstance(action, Wait) else None
 
 
 def _enqueue_stage(study: optuna.Study, spec: StudySpec, action: Enqueue) -> None:
@@ -88,7 +138,7 @@ def _enqueue_stage(study: optuna.Study, spec: StudySpec, action: Enqueue) -> Non
         enqueue(study, planned.params, Queued(position))
 
 
-def _tpe_trial(study: optuna.Study, spec: StudySpec) -> Claimed | None:
+def _tpe_trial(study: optuna.Study, handle: StorageHandle, spec: StudySpec) -> Claimed | None:
     """A new TPE trial while the continuation has slots left; called under the study lock, so the
     count is exact and the constant liar sees every running trial."""
     tpe_stage = len(spec.plan.stages)
@@ -100,10 +150,11 @@ def _tpe_trial(study: optuna.Study, spec: StudySpec) -> Claimed | None:
         seed=seed, multivariate=True, constant_liar=True, n_startup_trials=TPE_STARTUP_TRIALS
     )
     tpe_study = optuna.load_study(
-        study_name=study.study_name, storage=study._storage, sampler=sampler, pruner=study.pruner
+        study_name=study.study_name, storage=storage_of(study), sampler=sampler, pruner=study.pruner
     )
     trial = tpe_study.ask()
+    handle.liveness.beat(trial_id(trial))  # from now on it can go stale like a claimed trial
     suggest_all(trial, spec)
     point = min(set(range(spec.tpe_trials)) - slots)
     TrialWriter(trial).position(Position(TPE_STAGE_NAME, tpe_stage, TPE_STAGE_NAME, point))
-    return Claimed(optuna.Trial(study, trial._trial_id))
+    return Claimed(optuna.Trial(study, trial_id(trial)))

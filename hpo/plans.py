@@ -226,6 +226,26 @@ def latest_attempts(records: list[TrialRecord]) -> dict[tuple[int, int, int], Tr
     return latest
 
 
+def duplicates(records: list[TrialRecord]) -> dict[int, int]:
+    """Trial number -> the earlier trial whose plan position it copies.
+
+    A position has at most one live (not FAIL) trial at a time: a retry is queued only once its
+    attempt has failed. A second live one is a copy: Optuna's own retry of an enqueue whose
+    commit was in doubt, or a stage enqueued twice by a lock its server dropped. The earliest
+    stands: it is the only one anyone could have claimed first (docs/engine.md)."""
+    first: dict[tuple[int, int | None, int], int] = {}
+    copies: dict[int, int] = {}
+    for r in sorted(records, key=lambda r: r.number):
+        if r.stage is None or r.state == "FAIL":
+            continue
+        key = (r.stage, r.point, r.repeat)
+        if key in first:
+            copies[r.number] = first[key]
+        else:
+            first[key] = r.number
+    return copies
+
+
 def progress(
     plan: Plan, records: list[TrialRecord], repeats: Repeats = Repeats()
 ) -> Enqueue | Wait | Claim | Done:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import math
 import time
+import uuid
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial
 from spacehpo.hpo.curves import Curves, curves_of, longest
+from spacehpo.hpo.plans import duplicates
 from spacehpo.hpo.ranking import PointResult, TrialRecord, best_point
 from spacehpo.model.metrics import CENTRE_ACC, DEFAULT_OBJECTIVE, IOU, SPARK_SCORE, TIE_BREAK
 
@@ -24,6 +26,9 @@ INHERITED_FROM, ATTEMPT, RETRY_OF, REPEAT = "inherited_from", "attempt", "retry_
 WORKER, EPOCHS_RUN, CHECKPOINT, RESUME = "worker", "epochs_run", "checkpoint", "resume"
 BEST_METRICS, ARTIFACTS, FAIL_REASON = "best_metrics", "artifacts", "fail_reason"
 FAULTS, AVOID = "machine_faults", "avoid"
+# Exactly once (docs/engine.md): the token one enqueue writes on every copy Optuna's retries
+# make of it, the canonical trial a cancelled copy duplicates, and a trial outside the plan.
+ENQUEUE_ID, DUPLICATE_OF, STRAY = "enqueue_id", "duplicate_of", "stray"
 STAGE = "stage"  # the stage as users read it, "1 lr x weight_decay"; the dashboard shows it
 # Scalars of the best epoch, which optuna-dashboard can plot (it cannot plot the lists).
 BEST_CENTRE_ACC, BEST_IOU = f"best_{CENTRE_ACC}", f"best_{IOU}"
@@ -187,6 +192,10 @@ def fail_reason_of(t: FrozenTrial) -> str | None:
     return t.user_attrs.get(FAIL_REASON)
 
 
+def is_duplicate(t: FrozenTrial) -> bool:
+    return DUPLICATE_OF in t.user_attrs
+
+
 def worker_of(t: FrozenTrial) -> str | None:
     return t.user_attrs.get(WORKER)
 
@@ -220,8 +229,33 @@ def record_of(t: FrozenTrial, objective: str = DEFAULT_OBJECTIVE) -> TrialRecord
     )
 
 
+def is_stray(t: FrozenTrial) -> bool:
+    """Outside the plan: no position (a copy of a TPE trial that Optuna's retried create made,
+    or a trial not yet given its position)."""
+    return stage_of(t) is None
+
+
+def copies_of(trials: list[FrozenTrial]) -> dict[int, int]:
+    """Trial number -> the trial it copies: marked copies, and copies not yet found
+    (`plans.duplicates`)."""
+    marked = {t.number: t.user_attrs[DUPLICATE_OF] for t in trials if is_duplicate(t)}
+    unmarked = [record_of(t) for t in trials if t.number not in marked]
+    return {**marked, **duplicates(unmarked)}
+
+
+def counted(trials: list[FrozenTrial]) -> list[FrozenTrial]:
+    """The trials that count, everywhere (plan, status, compare, export, replay): no copies of
+    a plan position, no strays."""
+    copies = copies_of(trials)
+    return [t for t in trials if t.number not in copies and not is_stray(t)]
+
+
+def study_trials(study: optuna.Study) -> list[FrozenTrial]:
+    return counted(study.get_trials(deepcopy=False))
+
+
 def records(study: optuna.Study, objective: str = DEFAULT_OBJECTIVE) -> list[TrialRecord]:
-    return [record_of(t, objective) for t in study.get_trials(deepcopy=False)]
+    return [record_of(t, objective) for t in study_trials(study)]
 
 
 def best_with_metrics(
@@ -256,7 +290,8 @@ class Queued:
 
 
 def enqueue(study: optuna.Study, params: dict[str, float], queued: Queued) -> None:
-    study.enqueue_trial(params, user_attrs=queued.attrs())
+    """The token is the same on every copy Optuna's retries make of this one enqueue."""
+    study.enqueue_trial(params, user_attrs={**queued.attrs(), ENQUEUE_ID: uuid.uuid4().hex})
 
 
 def retry_of(t: FrozenTrial, counts_as_retry: bool) -> Queued:

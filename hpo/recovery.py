@@ -20,6 +20,7 @@ from spacehpo.hpo.record import (
     params_of,
     record_of,
     retry_of,
+    study_trials,
 )
 from spacehpo.storage.liveness import Liveness
 
@@ -43,7 +44,7 @@ def requeue(
 
 
 def superseded(study: optuna.Study, t: FrozenTrial) -> bool:
-    latest = latest_attempts([record_of(x) for x in study.get_trials(deepcopy=False)])
+    latest = latest_attempts([record_of(x) for x in study_trials(study)])
     mine = record_of(t)
     return latest.get((mine.stage, mine.point, mine.repeat), mine).number != t.number
 
@@ -55,7 +56,7 @@ def requeue_orphans(study: optuna.Study, max_retries: int) -> None:
     of its point is an orphan unless it raised: a stale trial has no failure reason, a handed
     back one (not counted as a retry) and a machine-faulted one have theirs.
     """
-    trials = {t.number: t for t in study.get_trials(deepcopy=False)}
+    trials = {t.number: t for t in study_trials(study)}
     for record in latest_attempts([record_of(t) for t in trials.values()]).values():
         t = trials[record.number]
         if t.state == TrialState.FAIL and not raised(t):

@@ -15,10 +15,12 @@ from spacehpo.hpo.record import (
     BEST_METRICS,
     BEST_SPARK_SCORE,
     CHECKPOINT,
+    DUPLICATE_OF,
     EPOCHS_RUN,
     FAIL_REASON,
     FAULTS,
     FINAL_TRAIN_LOSS,
+    STRAY,
     WORKER,
     Checkpoint,
     Fault,
@@ -86,3 +88,11 @@ class TrialWriter:
 def write_position(storage: BaseStorage, trial_id: int, position: Position) -> None:
     for key, value in position.attrs().items():
         storage.set_trial_user_attr(trial_id, key, value)
+
+
+def mark_duplicate(storage: BaseStorage, trial_id: int, original: int) -> None:
+    storage.set_trial_user_attr(trial_id, DUPLICATE_OF, original)
+
+
+def mark_stray(storage: BaseStorage, trial_id: int) -> None:
+    storage.set_trial_user_attr(trial_id, STRAY, "outside the plan, never claimed; cancelled")

@@ -36,6 +36,7 @@ from spacehpo.storage.urls import normalise_postgres_url, redact
 DEFAULT_JOURNAL = Path("spacehpo-runs", "journal.log")
 STORAGE_ENV = "SPACEHPO_STORAGE"
 CONNECT_TIMEOUT_S = 5  # per attempt; the retrier decides how long to keep trying
+INTERACTIVE_CONNECT_TIMEOUT_S = 2  # libpq's least: a person's 10 s budget holds several tries
 
 
 @dataclass(frozen=True)
@@ -71,13 +72,20 @@ def open_storage(
     retrier: Retrier | None = None,
     heartbeat_s: float = DEFAULT_HEARTBEAT_S,
     grace_s: float = DEFAULT_GRACE_S,
+    create: bool = False,
 ) -> StorageHandle:
     """The default retrier gives up after a few seconds: right for interactive commands;
-    workers pass one that waits out outages."""
+    workers pass one that waits out outages. Only `create=True` (study create, the demo) may
+    make a new journal file: a command that reads says there is none instead."""
     url = resolve_url(url)
     retrier = retrier or Retrier(INTERACTIVE_OUTAGE_S)
     if url is None or url.startswith("journal:") or url.endswith(".log"):
         path = Path(url.removeprefix("journal:")) if url else DEFAULT_JOURNAL
+        if not create and not path.is_file():
+            raise StorageError(
+                f"no journal file {path}: no study has been created there "
+                f"(give --storage, or set {STORAGE_ENV})"
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         storage = RetryingStorage(JournalStorage(JournalFileBackend(str(path))), retrier)
         liveness = LeaseLiveness(storage, retrier, heartbeat_s, grace_s)
@@ -92,17 +100,20 @@ def open_storage(
             f"unsupported storage URL {redact(url)!r}: use postgresql://USER:PASSWORD@HOST/DB"
         )
     url = normalise_postgres_url(url)
-    rdb = retrier.call(lambda: _connect(url, heartbeat_s, grace_s), f"connecting to {redact(url)}")
+    timeout = CONNECT_TIMEOUT_S if retrier.max_outage_s is None else INTERACTIVE_CONNECT_TIMEOUT_S
+    rdb = retrier.call(
+        lambda: _connect(url, heartbeat_s, grace_s, timeout), f"connecting to {redact(url)}"
+    )
     storage = RetryingStorage(optuna.storages.get_storage(rdb), retrier)
     liveness = HeartbeatLiveness(storage, retrier, heartbeat_s, grace_s)
     lock = AdvisoryLock(rdb.engine, retrier)
     return StorageHandle(storage, redact(url), lock, liveness, retrier, rdb.engine)
 
 
-def _connect(url: str, heartbeat_s: float, grace_s: float) -> RDBStorage:
+def _connect(url: str, heartbeat_s: float, grace_s: float, timeout_s: int) -> RDBStorage:
     # Optuna creates its tables on first use, and two processes doing so at once on a fresh
     # database collide (duplicate pg_type); the advisory lock makes the first one do it alone.
-    connect_args = {"connect_timeout": CONNECT_TIMEOUT_S}
+    connect_args = {"connect_timeout": timeout_s}
     bootstrap = sqlalchemy.create_engine(
         url, poolclass=sqlalchemy.pool.NullPool, connect_args=connect_args
     )

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import FrozenTrial, TrialState
+from spacehpo.storage.optuna_access import stale_trial_ids, study_id, trial_id
 from spacehpo.storage.retry import Retrier
 from spacehpo.storage.retrying import RetryingStorage
 
@@ -37,20 +38,26 @@ class Liveness(ABC):
     def fail_stale(self, study: optuna.Study) -> list[FrozenTrial]:
         """Fail the trials of silent workers and return them (the caller re-queues them).
 
-        Nothing is judged until this worker has reached the storage for a whole grace period:
-        after an outage every worker's last beat is old, and the others need time to beat again.
+        Nothing is judged until this worker has reached the storage for a whole grace period
+        after an outage long enough to age a live worker's beat past the grace: then every
+        worker's last beat is old, and the others need time to beat again. A dropped connection
+        replaced at once (a flaky network) holds nothing up, or stale trials would wait for ever.
         """
-        if self.retrier.reachable_for() < self.grace_s:
+        if self.after_outage():
             return []
         failed = []
-        for trial_id in self.stale_ids(study):
+        for stale_id in self.stale_ids(study):
             try:
-                won = self.storage.set_trial_state_values(trial_id, TrialState.FAIL)
+                won = self.storage.set_trial_state_values(stale_id, TrialState.FAIL)
             except UpdateFinishedTrialError:  # another worker failed it first
                 continue
             if won:
-                failed.append(self.storage.get_trial(trial_id))
+                failed.append(self.storage.get_trial(stale_id))
         return failed
+
+    def after_outage(self) -> bool:
+        recent = self.retrier.reachable_for() < self.grace_s
+        return recent and self.retrier.last_outage_s + 2 * self.interval_s >= self.grace_s
 
 
 class HeartbeatLiveness(Liveness):
@@ -58,7 +65,7 @@ class HeartbeatLiveness(Liveness):
         self.storage.record_heartbeat(trial_id)
 
     def stale_ids(self, study: optuna.Study) -> list[int]:
-        return self.storage._get_stale_trial_ids(study._study_id)
+        return stale_trial_ids(self.storage, study_id(study))
 
 
 class LeaseLiveness(Liveness):
@@ -68,7 +75,7 @@ class LeaseLiveness(Liveness):
     def stale_ids(self, study: optuna.Study) -> list[int]:
         now = time.time()
         return [
-            t._trial_id
+            trial_id(t)
             for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
             if now - t.system_attrs.get(LEASE_ATTR, _started(t, now)) > self.grace_s
         ]

@@ -8,6 +8,7 @@ before they have had a chance to beat again.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -28,6 +29,7 @@ TRANSIENT = (
 )
 INTERACTIVE_OUTAGE_S = 10.0  # status, export, compare, dashboard: a person is waiting
 LOG_EVERY_S = 60.0
+QUIET_S = 1.0  # a dropped connection that the next try replaces is a blip, not an outage to log
 MAX_DELAY_S = 8.0
 
 
@@ -42,29 +44,53 @@ class Retrier:
     max_outage_s: float | None = None
     log: Callable[[str], None] = print
     reachable_since: float = field(default_factory=time.monotonic)
+    last_outage_s: float = math.inf  # how long the last outage lasted; unknown at start
     _local: threading.local = field(default_factory=threading.local, repr=False)
+
+    def __getstate__(self) -> dict[str, object]:
+        """Picklable like Optuna's own storages; the per-thread state starts afresh."""
+        return {k: v for k, v in self.__dict__.items() if k != "_local"}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__dict__.update(state, _local=threading.local())
+
+    def call_checked(self, fn: Callable[[bool], T], what: str) -> T:
+        """For a write whose first try may have landed although its reply was lost: `fn(retry)`
+        is told whether an earlier try ended in a transient error, so it checks before it writes
+        again (docs/engine.md, "in-doubt commits")."""
+        tries = 0
+
+        def attempt() -> T:
+            nonlocal tries
+            tries += 1
+            return fn(tries > 1)
+
+        return self.call(attempt, what)
 
     def call(self, fn: Callable[[], T], what: str) -> T:
         if getattr(self._local, "atomic", 0):
             return fn()  # the enclosing atomic section is retried as a whole
-        start, delay, said = time.monotonic(), 0.5, None
+        start, delay, said, failed = time.monotonic(), 0.5, None, False
         while True:
             try:
                 result = fn()
             except TRANSIENT as err:
-                waited = time.monotonic() - start
-                if self.max_outage_s is not None and waited >= self.max_outage_s:
+                failed, waited = True, time.monotonic() - start
+                left = math.inf if self.max_outage_s is None else self.max_outage_s - waited
+                if left <= 0:
                     raise StorageError(
                         f"{what}: storage unreachable for {waited:.0f} s ({_reason(err)})"
                     ) from None
-                if said is None or time.monotonic() - said >= LOG_EVERY_S:
+                if waited >= QUIET_S and (said is None or time.monotonic() - said >= LOG_EVERY_S):
                     self.log(f"storage unreachable for {waited:.0f} s during {what}; retrying")
                     said = time.monotonic()
-                time.sleep(delay)
+                time.sleep(min(delay, left))  # the last try lands on the budget, not past it
                 delay = min(delay * 2, MAX_DELAY_S)
             else:
-                if said is not None:
+                if failed:
                     self.reachable_since = time.monotonic()
+                    self.last_outage_s = self.reachable_since - start
+                if said is not None:
                     self.log(f"storage reachable again after {time.monotonic() - start:.0f} s")
                 return result
 
@@ -79,4 +105,5 @@ class Retrier:
             self._local.atomic -= 1
 
     def reachable_for(self) -> float:
+        """Since the last outage ended (or this process started)."""
         return time.monotonic() - self.reachable_since

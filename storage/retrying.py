@@ -6,11 +6,13 @@ Wrapping the storage once means no call site can forget to retry: Optuna's own c
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from optuna.exceptions import UpdateFinishedTrialError
 from optuna.storages import BaseStorage
 from optuna.storages._heartbeat import BaseHeartbeat
+from optuna.trial import TrialState
 from spacehpo.storage.retry import Retrier
 
 
@@ -44,7 +46,6 @@ class RetryingStorage(BaseStorage, BaseHeartbeat):
     get_trial_id_from_study_id_trial_number = _retried("get_trial_id_from_study_id_trial_number")
     get_trial_number_from_id = _retried("get_trial_number_from_id")
     get_trial_param = _retried("get_trial_param")
-    set_trial_state_values = _retried("set_trial_state_values")
     set_trial_intermediate_value = _retried("set_trial_intermediate_value")
     set_trial_user_attr = _retried("set_trial_user_attr")
     set_trial_system_attr = _retried("set_trial_system_attr")
@@ -58,6 +59,27 @@ class RetryingStorage(BaseStorage, BaseHeartbeat):
     check_trial_is_updatable = _retried("check_trial_is_updatable")
     record_heartbeat = _retried("record_heartbeat")
     _get_stale_trial_ids = _retried("_get_stale_trial_ids")
+
+    def set_trial_state_values(
+        self, trial_id: int, state: TrialState, values: Sequence[float] | None = None
+    ) -> bool:
+        """Finishing a trial is verified after an in-doubt commit: a retry that finds the trial
+        already in the state (and with the values) it asked for has succeeded, rather than
+        failing on `UpdateFinishedTrialError`. Claims (to RUNNING) use `claim_waiting`."""
+
+        def attempt(retry: bool) -> bool:
+            try:
+                return self.inner.set_trial_state_values(trial_id, state, values)
+            except UpdateFinishedTrialError:
+                if retry and self._landed(trial_id, state, values):
+                    return True
+                raise
+
+        return self.retrier.call_checked(attempt, "set trial state values")
+
+    def _landed(self, trial_id: int, state: TrialState, values: Sequence[float] | None) -> bool:
+        trial = self.inner.get_trial(trial_id)
+        return trial.state == state and (values is None or list(trial.values) == list(values))
 
     def remove_session(self) -> None:
         self.inner.remove_session()

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy
 
+from bench.fault_proxy import FaultProxy
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 SPARK_SAMPLE = SHARED / "spark-sample"
@@ -133,3 +135,11 @@ def wait_all(procs: list[subprocess.Popen], timeout: float = 180) -> list[str]:
     for p, out in zip(procs, outputs, strict=True):
         assert p.returncode == 0, out
     return outputs
+
+
+@pytest.fixture
+def fault_proxy(postgres_up: None) -> Iterator[FaultProxy]:
+    """A fault-injecting proxy in front of the real PostgreSQL, faultless until told otherwise
+    (`cut_next_commits`); tests that need rates start their own `FaultProxy(Faults(...))`."""
+    with FaultProxy() as proxy:
+        yield proxy

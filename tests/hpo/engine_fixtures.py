@@ -15,6 +15,6 @@ FAKE_SPEC = StudySpec(staged_plan(), {"epochs": 3}, "", "none", "tests.hpo.fakes
 
 def fake_study(tmp_path: Path, spec: StudySpec = FAKE_SPEC) -> tuple[StorageHandle, optuna.Study]:
     """`spec` with its artifact store under `tmp_path`."""
-    handle = open_storage(f"journal:{tmp_path / 'j.log'}")
+    handle = open_storage(f"journal:{tmp_path / 'j.log'}", create=True)
     study, _ = create(handle, "s", replace(spec, artifacts=str(tmp_path / "artifacts")))
     return handle, optuna.load_study(study_name="s", storage=handle.storage)

@@ -82,7 +82,9 @@ def test_without_a_storage_the_script_says_what_to_export(tmp_path: Path) -> Non
 def test_submit_checks_its_flags_before_sbatch(tmp_path: Path) -> None:
     journal = f"journal:{tmp_path / 'j.log'}"
     assert_one_line_error(run_cli("slurm", "submit", "s", "--time", "3h", "--dry-run"), "--time")
-    assert_one_line_error(run_cli("slurm", "submit", "nosuch", "--storage", journal), "nosuch")
+    r = run_cli("slurm", "submit", "nosuch", "--storage", journal)
+    assert_one_line_error(r, "no journal file", "j.log")  # and none is made
+    assert not (tmp_path / "j.log").exists()
     dry = run_cli("slurm", "submit", "s", "--gpus-per-task", "0", "--dry-run")
     assert dry.returncode == 0 and "#SBATCH --array=0-3" in dry.stdout
     assert not any("--gres" in d for d in _directives(dry.stdout))

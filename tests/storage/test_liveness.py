@@ -11,7 +11,7 @@ from spacehpo.storage.retry import Retrier
 
 
 def _running_trial(tmp_path: Path, grace_s: float) -> tuple:
-    handle = open_storage(f"journal:{tmp_path / 'j.log'}", Retrier(None), 0.1, grace_s)
+    handle = open_storage(f"journal:{tmp_path / 'j.log'}", Retrier(None), 0.1, grace_s, create=True)
     study = optuna.create_study(study_name="s", storage=handle.storage)
     trial = study.ask()
     handle.storage.set_trial_system_attr(trial._trial_id, LEASE_ATTR, time.time() - 100)
@@ -36,7 +36,7 @@ def test_no_one_is_judged_until_a_grace_period_after_an_outage(tmp_path: Path) -
 
 def test_storage_calls_retry_inside_optuna_too(tmp_path: Path) -> None:
     """Optuna's own calls (here `tell`) go through the retrying storage."""
-    handle = open_storage(f"journal:{tmp_path / 'j.log'}")
+    handle = open_storage(f"journal:{tmp_path / 'j.log'}", create=True)
     study = optuna.create_study(study_name="s", storage=handle.storage)
     trial = study.ask()
     inner, calls = handle.storage.inner, []
@@ -53,3 +53,14 @@ def test_storage_calls_retry_inside_optuna_too(tmp_path: Path) -> None:
     inner.set_trial_state_values = flaky
     study.tell(trial, 1.0)
     assert len(calls) == 2 and study.get_trials()[0].state == TrialState.COMPLETE
+
+
+def test_a_blip_replaced_at_once_does_not_hold_judgement(tmp_path: Path) -> None:
+    """On a flaky network a connection is cut every few seconds: if each cut held stale-trial
+    recovery for a grace period, a dead worker's trial would wait for ever (seen under the proxy).
+    A 0.3 s blip cannot age a live worker's beat past a 30 s grace."""
+    handle, study = _running_trial(tmp_path, grace_s=30.0)
+    handle.retrier.reachable_since, handle.retrier.last_outage_s = time.monotonic(), 0.3
+    assert [t.number for t in handle.liveness.fail_stale(study)] == [0]
+    handle.retrier.last_outage_s = 30.0  # long enough: the others need time to beat again
+    assert handle.liveness.after_outage()
