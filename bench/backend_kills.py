@@ -5,22 +5,27 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from dataclasses import dataclass, field
 
 import sqlalchemy
 
 ADMIN = "postgresql+psycopg2://postgres@127.0.0.1/postgres"
 _BACKENDS = sqlalchemy.text(
-    "SELECT a.pid, EXISTS (SELECT 1 FROM pg_locks l WHERE l.pid = a.pid"
-    " AND l.locktype = 'advisory' AND l.granted) FROM pg_stat_activity a"
-    " WHERE a.datname = :db AND a.pid <> pg_backend_pid()"
+    "SELECT pid FROM pg_stat_activity WHERE datname = :db AND pid <> pg_backend_pid()"
 )
+_HOLDERS = sqlalchemy.text(
+    "SELECT l.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+    " WHERE a.datname = :db AND l.locktype = 'advisory' AND l.granted"
+)
+_TERMINATE = sqlalchemy.text("SELECT pg_terminate_backend(:p)")
 
 
 @dataclass
 class BackendKiller:
-    """Every `every_s` seconds, terminate one backend of `db`; a lock holder when there is one
-    and a coin (`lock_share`) says so. Runs on its own thread between `start()` and `stop()`."""
+    """Every `every_s` seconds (give or take half), terminate one backend of `db`: a holder of an
+    advisory lock when a coin (`lock_share`) says so and one shows up within a second, else any.
+    Runs on its own thread between `start()` and `stop()`."""
 
     db: str
     every_s: float = 2.0
@@ -47,16 +52,21 @@ class BackendKiller:
     def _run(self) -> None:
         while not self._stop.wait(self._rng.uniform(0.5, 1.5) * self.every_s):
             with self._engine.connect() as conn:
-                backends = conn.execute(_BACKENDS, {"db": self.db}).all()
-                holders = [pid for pid, holds in backends if holds]
-                if holders and self._rng.random() < self.lock_share:
-                    pid, holder = self._rng.choice(holders), True
-                elif backends:
-                    pid, holder = self._rng.choice(backends)[0], False
-                else:
-                    continue
-                if conn.execute(
-                    sqlalchemy.text("SELECT pg_terminate_backend(:p)"), {"p": pid}
-                ).scalar():
+                holder = self._rng.random() < self.lock_share
+                pid = self._lock_holder(conn) if holder else self._any(conn)
+                if pid is not None and conn.execute(_TERMINATE, {"p": pid}).scalar():
                     self.kills += 1
                     self.lock_holder_kills += holder
+
+    def _any(self, conn: sqlalchemy.Connection) -> int | None:
+        backends = conn.execute(_BACKENDS, {"db": self.db}).scalars().all()
+        return self._rng.choice(backends) if backends else None
+
+    def _lock_holder(self, conn: sqlalchemy.Connection) -> int | None:
+        """Locks are held for milliseconds: watch for one for up to a second."""
+        for _ in range(50):
+            holders = conn.execute(_HOLDERS, {"db": self.db}).scalars().all()
+            if holders:
+                return self._rng.choice(holders)
+            time.sleep(0.02)
+        return None

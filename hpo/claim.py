@@ -21,6 +21,7 @@ from spacehpo.hpo.study import StudySpec
 from spacehpo.hpo.trial_writer import TrialWriter, mark_duplicate, mark_stray
 from spacehpo.storage.backends import StorageHandle
 from spacehpo.storage.liveness import Liveness
+from spacehpo.storage.locks import Held
 from spacehpo.storage.optuna_access import claim_waiting, storage_of, trial_id
 
 TPE_STAGE_NAME = "tpe"
@@ -42,8 +43,8 @@ def take_waiting(study: optuna.Study, liveness: Liveness, worker: str) -> optuna
     for t in sorted(waiting, key=lambda t: t.number):
         if not may_take(t, worker):
             continue
-        liveness.beat(trial_id(t))
         try:
+            liveness.beat(trial_id(t))
             won = claim_waiting(liveness.storage, trial_id(t), f"{worker}/{uuid.uuid4().hex}")
         except UpdateFinishedTrialError:  # our view was stale: another worker already ran it
             continue
@@ -98,8 +99,8 @@ def claim(
     """The next trial for this worker: claimed and RUNNING, or why there is none now."""
     if trial := take_waiting(study, handle.liveness, worker):
         return Claimed(trial)
-    with handle.lock.hold(study.study_name):
-        action = _advance(study, handle, spec, log)
+    with handle.lock.hold(study.study_name) as held:
+        action = _advance(study, handle, spec, log, held)
     if action is not None:
         return action
     trial = take_waiting(study, handle.liveness, worker)  # outside the lock: safe on its own
@@ -107,7 +108,11 @@ def claim(
 
 
 def _advance(
-    study: optuna.Study, handle: StorageHandle, spec: StudySpec, log: Callable[[str], None]
+    study: optuna.Study,
+    handle: StorageHandle,
+    spec: StudySpec,
+    log: Callable[[str], None],
+    held: Held,
 ) -> Claimed | Wait | Done | None:
     """Everything that must not run twice at once; None: take a WAITING trial. Each step is
     idempotent, so a section cut short (an outage, the server dropping the lock's connection)
@@ -118,15 +123,16 @@ def _advance(
     sweep_strays(study, handle.liveness.grace_s)
     action = progress(spec.plan, records(study, spec.objective), spec.repeat_counts())
     if isinstance(action, Enqueue):
-        _enqueue_stage(study, spec, action)
+        _enqueue_stage(study, spec, action, held)
     if isinstance(action, Done):
         return _tpe_trial(study, handle, spec) or action
     return action if isinstance(action, Wait) else None
 
 
-def _enqueue_stage(study: optuna.Study, spec: StudySpec, action: Enqueue) -> None:
+def _enqueue_stage(study: optuna.Study, spec: StudySpec, action: Enqueue, held: Held) -> None:
     stage = spec.plan.stages[action.stage]
     for planned in action.points:
+        held.check()  # a lock the server dropped stops the stage here, not after a copy of it
         position = Position(
             spec.plan.name,
             action.stage,

@@ -21,7 +21,7 @@ from spacehpo.hpo.compare_html import write_report
 from spacehpo.hpo.curves import curves_of
 from spacehpo.hpo.errors import HpoError
 from spacehpo.hpo.ranking import PointResult, best_point, noise_verdict
-from spacehpo.hpo.record import best_metrics_of, epochs_run_of, record_of
+from spacehpo.hpo.record import best_metrics_of, epochs_run_of, record_of, study_trials
 from spacehpo.hpo.space import same_params
 from spacehpo.hpo.study import StudySpec
 from spacehpo.model.metrics import DEFAULT_OBJECTIVE, TIE_BREAK, rank_key
@@ -63,7 +63,7 @@ class Comparison:
 def finished_in_order(study: optuna.Study) -> list[FrozenTrial]:
     """Finished trials in the order they finished: the order in which the cost was spent."""
     return sorted(
-        (t for t in study.get_trials(deepcopy=False) if t.state.is_finished()),
+        (t for t in study_trials(study) if t.state.is_finished()),
         key=lambda t: (t.datetime_complete, t.number),
     )
 
@@ -206,7 +206,7 @@ def compare(studies: list[tuple[optuna.Study, StudySpec]], out: Path) -> Compari
         ((s, c) for (s, _), c in zip(studies, costs, strict=True) if c.plan.startswith("full")),
         None,
     )
-    reference = full[0].get_trials(deepcopy=False) if full else []
+    reference = study_trials(full[0]) if full else []
     rows = [
         headline(
             c,

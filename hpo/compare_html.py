@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from optuna.trial import FrozenTrial, TrialState
 from spacehpo.hpo.ranking import best_point
-from spacehpo.hpo.record import record_of, stage_label, stage_of
+from spacehpo.hpo.record import record_of, stage_label, stage_of, study_trials
 from spacehpo.hpo.space import Choice, Dimension, show_value
 from spacehpo.model.metrics import CLASS_ACC
 
@@ -82,7 +82,7 @@ def study_figures(
     study: optuna.Study, space: dict[str, Dimension], objective: str = CLASS_ACC
 ) -> Figures:
     """A study's own figures; they need at least two complete trials to show anything."""
-    done = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.COMPLETE]
+    done = [t for t in study_trials(study) if t.state == TrialState.COMPLETE]
     if len(done) < 2:
         return []
     figures = [
@@ -96,7 +96,7 @@ def study_figures(
 
 def stage_winner_rows(study: optuna.Study, objective: str) -> list[dict[str, Any]]:
     """The trial each stage (TPE included) passed on, by the plan's own ranking rule."""
-    trials = study.get_trials(deepcopy=False)
+    trials = study_trials(study)
     by_number = {t.number: t for t in trials}
     stages = sorted({s for t in trials if (s := stage_of(t)) is not None})
     rows = []

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
+from gunicorn.workers.sync import SyncWorker
 from optuna_dashboard import wsgi
 from spacehpo.hpo.dashboard import DashboardOptions
 from spacehpo.storage.artifacts import open_artifact_store
@@ -14,6 +15,16 @@ from spacehpo.storage.backends import StorageHandle, open_storage
 
 REQUEST_TIMEOUT_S = 120  # a big study's plots take a while; a hung worker is still replaced
 STOP_TIMEOUT_S = 5  # SIGTERM waits this long for requests in flight, then the workers go
+
+
+class CleanStopWorker(SyncWorker):
+    """Ctrl-C (SIGINT, or the master's SIGQUIT) ends a worker the way SIGTERM does: after the
+    request in flight, through `worker_exit`, which closes its connections. gunicorn's quick
+    stop calls `sys.exit` from the signal handler wherever the worker is; a pooled connection
+    checked out at that moment was finalised at interpreter teardown, with a traceback."""
+
+    def handle_quit(self, sig: int, frame: object) -> None:
+        self.handle_exit(sig, frame)
 
 
 class DashboardApplication(BaseApplication):
@@ -35,6 +46,7 @@ class DashboardApplication(BaseApplication):
             # SQLAlchemy pool or S3 client is shared between processes
             "preload_app": False,
             "worker_exit": self._close,
+            "worker_class": CleanStopWorker,
             # gunicorn 25.1+ opens a management socket by default; a dashboard needs none, and
             # two dashboards on one host would fight over its path
             "control_socket_disable": True,
@@ -51,4 +63,5 @@ class DashboardApplication(BaseApplication):
     def _close(self, server: object, worker: object) -> None:
         """Runs in the worker as it exits: its connections end cleanly, not by a dropped socket."""
         if self._handle is not None:
+            self._handle.storage.remove_session()  # a session still open returns its connection
             self._handle.close()

@@ -16,7 +16,7 @@ from optuna.trial import FrozenTrial, TrialState
 from spacehpo.data.files import staged_dir
 from spacehpo.hpo.errors import HpoError
 from spacehpo.hpo.ranking import best_trial
-from spacehpo.hpo.record import artifacts_of, best_metrics_of, position_of, record_of
+from spacehpo.hpo.record import artifacts_of, best_metrics_of, position_of, record_of, study_trials
 from spacehpo.hpo.study import StudySpec
 from spacehpo.hpo.trainable import DATA
 from spacehpo.model.checkpoint import load_checkpoint
@@ -33,7 +33,7 @@ def choose_trial(
     study: optuna.Study, number: int | None, objective: str = DEFAULT_OBJECTIVE
 ) -> FrozenTrial:
     """The trial `number`, or the best configuration's best repeat (`ranking.best_trial`)."""
-    trials = study.get_trials(deepcopy=False)
+    trials = study_trials(study)
     if number is None:
         best = best_trial([record_of(t, objective) for t in trials])
         if best is None:

@@ -5,13 +5,13 @@ from __future__ import annotations
 import optuna
 from optuna_dashboard import save_note
 from spacehpo.hpo.ranking import best_point, show_spread
-from spacehpo.hpo.record import record_of, stage_of
+from spacehpo.hpo.record import record_of, stage_of, study_trials
 from spacehpo.hpo.study import StudySpec
 from spacehpo.hpo.trainable import DATA
 
 
 def note_text(study: optuna.Study, spec: StudySpec) -> str:
-    trials = study.get_trials(deepcopy=False)
+    trials = study_trials(study)
     lines = [
         f"# {study.study_name}",
         "",

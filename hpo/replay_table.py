@@ -21,7 +21,7 @@ import optuna
 from spacehpo.hpo.curves import CURVES, Curves, curves_of
 from spacehpo.hpo.errors import HpoError
 from spacehpo.hpo.plans import latest_attempts
-from spacehpo.hpo.record import records
+from spacehpo.hpo.record import records, study_trials
 from spacehpo.hpo.space import ParamValue, same_params
 from spacehpo.hpo.study import StudySpec
 from spacehpo.model.metrics import OBJECTIVES, TIE_BREAK, rank_epoch
@@ -89,7 +89,7 @@ def table_from_study(study: optuna.Study, spec: StudySpec) -> Table:
         )
     points = stage.points({})
     latest = latest_attempts(records(study, spec.objective))
-    frozen = {t.number: t for t in study.get_trials(deepcopy=False)}
+    frozen = {t.number: t for t in study_trials(study)}
     values = []
     for p in range(len(points)):
         runs = []

@@ -14,7 +14,7 @@ from optuna.trial import FrozenTrial, TrialState
 from spacehpo.hpo.claim import TPE_STAGE_NAME
 from spacehpo.hpo.plans import FINISHED, Done, latest_attempts, progress
 from spacehpo.hpo.ranking import best_point
-from spacehpo.hpo.record import best_with_metrics, record_of, stage_label, stage_of
+from spacehpo.hpo.record import best_with_metrics, record_of, stage_label, stage_of, study_trials
 from spacehpo.hpo.study import StudySpec
 from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC
 
@@ -134,7 +134,7 @@ def _duration(t: FrozenTrial) -> float | None:
 
 
 def status_report(study: optuna.Study, spec: StudySpec) -> StatusReport:
-    trials = study.get_trials(deepcopy=False)
+    trials = study_trials(study)
     recs = [record_of(t, spec.objective) for t in trials]
     running = _running_rows(trials)
     finished_trials = sum(r.state in FINISHED for r in latest_attempts(recs).values())

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import optuna
-from spacehpo.hpo.record import artifact_ids_of, best_with_metrics
+from spacehpo.hpo.record import artifact_ids_of, best_with_metrics, study_trials
 from spacehpo.hpo.status import state_counts
 from spacehpo.hpo.store_marker import marker_id
 from spacehpo.hpo.study import ATTR, StudySpec, load
@@ -21,7 +21,7 @@ def list_studies(handle: StorageHandle) -> list[dict[str, Any]]:
         spec = StudySpec.from_dict(stored) if stored else None
         objective = spec.objective if spec else DEFAULT_OBJECTIVE
         study = optuna.load_study(study_name=frozen.study_name, storage=handle.storage)
-        trials = study.get_trials(deepcopy=False)
+        trials = study_trials(study)
         best, metrics = best_with_metrics(trials, objective) or (None, {})
         counts = state_counts(trials)
         rows.append(

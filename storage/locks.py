@@ -5,8 +5,9 @@ dies. Journal file: an OS file lock beside the journal, released by the kernel l
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy
@@ -21,6 +22,17 @@ def lock_key(name: str) -> int:
     )
 
 
+@dataclass(frozen=True)
+class Held:
+    """A held lock. `check()` raises a transient error when the server has dropped the lock
+    (its connection was terminated): a section calls it before each write it must not make
+    twice, so it stops there and is retried whole, rather than writing on beside the next
+    holder. Between a check and the write the lock can still go; docs/engine.md says what
+    catches that."""
+
+    check: Callable[[], object]
+
+
 class AdvisoryLock:
     """Takes a connection from `engine` while held: pass the storage's own engine, so a worker
     holds no connection of its own for locking (connections are the limit with many workers).
@@ -32,15 +44,16 @@ class AdvisoryLock:
         self.engine, self.retrier = engine, retrier
 
     @contextmanager
-    def hold(self, name: str) -> Iterator[None]:
+    def hold(self, name: str) -> Iterator[Held]:
         key = lock_key(name)
         with self.retrier.atomic(), self.engine.connect() as conn:
             conn.execute(sqlalchemy.text("SELECT pg_advisory_lock(:k)"), {"k": key})
             try:
-                yield
+                yield Held(lambda: conn.execute(sqlalchemy.text("SELECT 1")))
             finally:
-                conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                conn.commit()
+                if not conn.invalidated:  # a dropped connection took the lock with it
+                    conn.execute(sqlalchemy.text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    conn.commit()
 
 
 class JournalLock:
@@ -48,6 +61,6 @@ class JournalLock:
         self.journal = journal
 
     @contextmanager
-    def hold(self, name: str) -> Iterator[None]:
+    def hold(self, name: str) -> Iterator[Held]:
         with FileLock(f"{self.journal}.{lock_key(name) & 0xFFFFFFFF:08x}.lock"):
-            yield
+            yield Held(lambda: None)  # the kernel drops a file lock only with its process

@@ -30,11 +30,19 @@ TRANSIENT = (
 INTERACTIVE_OUTAGE_S = 10.0  # status, export, compare, dashboard: a person is waiting
 LOG_EVERY_S = 60.0
 QUIET_S = 1.0  # a dropped connection that the next try replaces is a blip, not an outage to log
-MAX_DELAY_S = 8.0
+FIRST_DELAY_S, MAX_DELAY_S = 0.5, 8.0
 
 
 def _reason(err: BaseException) -> str:
     return redact(str(err).splitlines()[0]) if str(err) else err.__class__.__name__
+
+
+@dataclass
+class _Outage:
+    start: float
+    delay: float = FIRST_DELAY_S
+    said: float = -math.inf  # when it was last logged
+    failed: bool = False
 
 
 @dataclass
@@ -45,6 +53,7 @@ class Retrier:
     log: Callable[[str], None] = print
     reachable_since: float = field(default_factory=time.monotonic)
     last_outage_s: float = math.inf  # how long the last outage lasted; unknown at start
+    sleep: Callable[[float], None] = field(default=time.sleep, repr=False)
     _local: threading.local = field(default_factory=threading.local, repr=False)
 
     def __getstate__(self) -> dict[str, object]:
@@ -69,30 +78,48 @@ class Retrier:
 
     def call(self, fn: Callable[[], T], what: str) -> T:
         if getattr(self._local, "atomic", 0):
-            return fn()  # the enclosing atomic section is retried as a whole
-        start, delay, said, failed = time.monotonic(), 0.5, None, False
+            return self._answered(fn())  # the enclosing atomic section is retried as a whole
+        outage = _Outage(time.monotonic())
         while True:
+            answers = self._answers()
             try:
                 result = fn()
             except TRANSIENT as err:
-                failed, waited = True, time.monotonic() - start
-                left = math.inf if self.max_outage_s is None else self.max_outage_s - waited
-                if left <= 0:
-                    raise StorageError(
-                        f"{what}: storage unreachable for {waited:.0f} s ({_reason(err)})"
-                    ) from None
-                if waited >= QUIET_S and (said is None or time.monotonic() - said >= LOG_EVERY_S):
-                    self.log(f"storage unreachable for {waited:.0f} s during {what}; retrying")
-                    said = time.monotonic()
-                time.sleep(min(delay, left))  # the last try lands on the budget, not past it
-                delay = min(delay * 2, MAX_DELAY_S)
+                if self._answers() > answers:  # answered in between: a cut, not an outage
+                    outage.delay = FIRST_DELAY_S
+                self._pause(outage, what, err)
             else:
-                if failed:
-                    self.reachable_since = time.monotonic()
-                    self.last_outage_s = self.reachable_since - start
-                if said is not None:
-                    self.log(f"storage reachable again after {time.monotonic() - start:.0f} s")
-                return result
+                if outage.failed:
+                    self._reached_again(outage, what)
+                return self._answered(result)
+
+    def _answers(self) -> int:
+        return getattr(self._local, "answers", 0)
+
+    def _answered(self, result: T) -> T:
+        """Counts the storage's answers on this thread: a section retried as a whole that made
+        progress before its cut starts again at once rather than after a growing backoff."""
+        self._local.answers = self._answers() + 1
+        return result
+
+    def _pause(self, outage: _Outage, what: str, err: BaseException) -> None:
+        outage.failed, waited = True, time.monotonic() - outage.start
+        left = math.inf if self.max_outage_s is None else self.max_outage_s - waited
+        if left <= 0:
+            raise StorageError(
+                f"{what}: storage unreachable for {waited:.0f} s ({_reason(err)})"
+            ) from None
+        if waited >= QUIET_S and time.monotonic() - outage.said >= LOG_EVERY_S:
+            self.log(f"storage unreachable for {waited:.0f} s during {what}; retrying")
+            outage.said = time.monotonic()
+        self.sleep(min(outage.delay, left))  # the last try lands on the budget, not past it
+        outage.delay = min(outage.delay * 2, MAX_DELAY_S)
+
+    def _reached_again(self, outage: _Outage, what: str) -> None:
+        self.reachable_since = time.monotonic()
+        self.last_outage_s = self.reachable_since - outage.start
+        if outage.said > -math.inf:
+            self.log(f"storage reachable again after {self.last_outage_s:.0f} s")
 
     @contextmanager
     def atomic(self) -> Iterator[None]:

@@ -110,3 +110,24 @@ def faulty_host(ctx: TrialContext) -> TrialResult:
     if os.environ.get("SPACEHPO_TEST_FAULTY") == "1":
         raise OSError(5, "Input/output error", str(ctx.checkpoint_dir))
     return scored(ctx)
+
+
+def oom_first(ctx: TrialContext) -> TrialResult:
+    """Runs out of memory at epoch 2 on the first attempt of every configuration that matches
+    one of `oom` ("lr=0.0001,k=6;sigma=0.5": `;` between configurations), like a batch too big
+    for the GPU it first landed on; otherwise, and on the retry, trains like `scored`."""
+    import torch
+
+    wanted = [
+        dict(pair.split("=") for pair in group.split(","))
+        for group in str(ctx.settings["oom"]).split(";")
+    ]
+    hit = any(all(float(ctx.params[k]) == float(v) for k, v in w.items()) for w in wanted)
+    marker = os.path.join(ctx.settings["marker_dir"], f"oom-{sorted(ctx.params.items())}")
+    if not hit or os.path.exists(marker):
+        return scored(ctx)
+    ckpt = ctx.checkpoint_dir / "last.pt"
+    ckpt.write_text(json.dumps({"epoch": 1}))
+    ctx.report(1, {"class_acc": score(ctx.params)[0] / 3, "centre_acc": 0.3})
+    open(marker, "w").close()
+    raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")

@@ -6,6 +6,7 @@ from spacehpo.hpo.plans import (
     Done,
     Enqueue,
     Wait,
+    duplicates,
     full_plan,
     progress,
     resolve_plan,
@@ -123,3 +124,17 @@ def test_a_stage_cut_short_while_enqueueing_gets_its_missing_points() -> None:
     ]
     rest = progress(plan, partial)
     assert isinstance(rest, Enqueue) and rest.stage == 1 and rest.points == second.points[3:]
+
+
+def test_a_second_live_trial_of_a_position_is_a_copy_of_the_earliest() -> None:
+    r = lambda n, state, point, repeat=0: TrialRecord(n, state, 0, point, {}, repeat=repeat)  # noqa: E731
+    trials = [
+        r(0, "FAIL", 0),  # a killed attempt ...
+        r(1, "RUNNING", 0),  # ... and its retry: not a copy
+        r(2, "WAITING", 0),  # a copy of the retry
+        r(3, "WAITING", 1),
+        r(4, "WAITING", 1),  # a copy, though the earlier one has not been claimed yet
+        r(5, "WAITING", 1, repeat=1),  # another repeat of point 1: its own position
+        TrialRecord(6, "RUNNING", None, None, {}),  # outside the plan: never a copy
+    ]
+    assert duplicates(trials) == {2: 1, 4: 3}

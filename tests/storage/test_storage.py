@@ -1,6 +1,7 @@
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from spacehpo.storage.locks import AdvisoryLock, lock_key
 from spacehpo.storage.retry import Retrier
 from spacehpo.storage.urls import normalise_postgres_url, redact, scrub
 
-from tests.conftest import REPO
+from tests.conftest import REPO, admin_engine
 
 
 def test_plain_postgresql_urls_use_psycopg2() -> None:
@@ -96,6 +97,22 @@ def test_advisory_lock_excludes_a_second_holder(pg_url: str) -> None:
     b.engine.dispose()
 
 
+def test_a_lock_the_server_dropped_is_noticed_before_the_next_write(pg_url: str) -> None:
+    """`pg_terminate_backend` on the holder releases the lock server-side; the section must
+    learn it at its next check rather than write on beside the next holder."""
+    lock = AdvisoryLock(sqlalchemy.create_engine(normalise_postgres_url(pg_url)), Retrier(0))
+    admin = admin_engine()
+    with pytest.raises(sqlalchemy.exc.OperationalError), lock.hold("study") as held:
+        held.check()  # held: nothing to say
+        with admin.connect() as conn:
+            holder = "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            pid = conn.execute(sqlalchemy.text(holder)).scalar_one()
+            conn.execute(sqlalchemy.text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+        held.check()
+    admin.dispose()
+    lock.engine.dispose()
+
+
 def test_journal_lock_serialises_processes(tmp_path: Path) -> None:
     journal = tmp_path / "j.log"
     code = (
@@ -151,3 +168,47 @@ def test_closing_a_handle_returns_its_connections(pg_url: str) -> None:
         handles.append(handle)  # still referenced: only close() can have released it
     assert connections() == 0
     admin.dispose()
+
+
+def _cut() -> sqlalchemy.exc.OperationalError:
+    return sqlalchemy.exc.OperationalError("COMMIT", {}, Exception("server closed the connection"))
+
+
+def test_a_section_cut_after_progress_starts_again_at_once() -> None:
+    """A locked section is retried as a whole; one that reached the storage before its cut met
+    a dropped connection, not an outage, so the backoff does not grow (0.5 s each, not
+    0.5, 1, 2, 4 s). One that reached nothing backs off as before."""
+    slept: list[float] = []
+    retrier = Retrier(None, log=lambda _: None, sleep=slept.append)
+
+    def section(progress: bool) -> str:
+        with retrier.atomic():
+            if progress:
+                retrier.call(lambda: "answered", "a read")
+            if len(slept) < 4:
+                raise _cut()
+        return "done"
+
+    assert retrier.call(lambda: section(True), "a section") == "done"
+    assert slept == [0.5] * 4
+    slept.clear()
+    assert retrier.call(lambda: section(False), "a section") == "done"
+    assert slept == [0.5, 1.0, 2.0, 4.0]
+
+
+def test_an_interactive_budget_is_kept() -> None:
+    """Port 1 refuses at once: the sleeps must end on the budget (3 s here), not carry it to the
+    next doubling (0.5 + 1 + 2 = 3.5 s)."""
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        time.sleep(seconds)
+
+    with pytest.raises(StorageError, match="unreachable for 3 s"):
+        Retrier(3, log=lambda _: None, sleep=sleep).call(_refused, "x")
+    assert slept[:2] == [0.5, 1.0] and slept[2] <= 1.5 and sum(slept) <= 3.0
+
+
+def _refused() -> None:
+    raise _cut()
