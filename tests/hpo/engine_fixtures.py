@@ -1,12 +1,15 @@
-"""A real journal storage with a fake study, for fast in-process tests of the engine's parts."""
+"""A real journal storage with a fake study, for fast in-process tests of the engine's parts,
+and a plan run on paper."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 import optuna
-from spacehpo.hpo.plans import staged_plan
+from spacehpo.hpo.plans import Done, Enqueue, Plan, progress, staged_plan
+from spacehpo.hpo.ranking import TrialRecord
 from spacehpo.hpo.study import StudySpec, create
 from spacehpo.storage.backends import StorageHandle, open_storage
 
@@ -18,3 +21,19 @@ def fake_study(tmp_path: Path, spec: StudySpec = FAKE_SPEC) -> tuple[StorageHand
     handle = open_storage(f"journal:{tmp_path / 'j.log'}", create=True)
     study, _ = create(handle, "s", replace(spec, artifacts=str(tmp_path / "artifacts")))
     return handle, optuna.load_study(study_name="s", storage=handle.storage)
+
+
+def on_paper(plan: Plan, scores: Callable[[dict], tuple[float, float]]) -> list[TrialRecord]:
+    """Run a plan to the end on paper with the real `progress()`: every point completes with
+    scores(params) = (objective, tie-break)."""
+    records: list[TrialRecord] = []
+    while isinstance(action := progress(plan, records), Enqueue):
+        for p in action.points:
+            value, centre = scores(p.params)
+            records.append(
+                TrialRecord(
+                    len(records), "COMPLETE", action.stage, p.point, p.params, value, centre
+                )
+            )
+    assert isinstance(action, Done)
+    return records

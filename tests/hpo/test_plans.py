@@ -3,7 +3,6 @@ from pathlib import Path
 import pytest
 from spacehpo.hpo.errors import HpoError
 from spacehpo.hpo.plans import (
-    Done,
     Enqueue,
     Wait,
     duplicates,
@@ -14,34 +13,21 @@ from spacehpo.hpo.plans import (
 )
 from spacehpo.hpo.ranking import TrialRecord, best_trial
 
-
-def _complete(plan, scores: dict) -> list[TrialRecord]:
-    """Run a plan to the end on paper: every point completes with scores[params]."""
-    records: list[TrialRecord] = []
-    while isinstance(action := progress(plan, records), Enqueue):
-        for p in action.points:
-            value, centre = scores(p.params)
-            records.append(
-                TrialRecord(
-                    len(records), "COMPLETE", action.stage, p.point, p.params, value, centre
-                )
-            )
-    assert isinstance(action, Done)
-    return records
+from tests.hpo.engine_fixtures import on_paper
 
 
 def test_staged_is_22_points_and_full_is_108() -> None:
     score = lambda p: (p["lr"] * 1000 + p["sigma"] - p["k"] / 100 + p["box_weight"] / 1000, 0.5)  # noqa: E731
-    assert len(_complete(staged_plan(), score)) == 22
+    assert len(on_paper(staged_plan(), score)) == 22
     # Four points repeat earlier configurations exactly: stage 2's (sigma 0.5, k 8) is stage 1's
     # best, and stage 3's three (k, box_weight 5) points are stage 2's points at the inherited sigma.
-    assert len(_complete(staged_plan(reuse_repeats=True), score)) == 18
-    records = _complete(full_plan(), score)
+    assert len(on_paper(staged_plan(reuse_repeats=True), score)) == 18
+    records = on_paper(full_plan(), score)
     assert len(records) == 108 and len({tuple(sorted(r.params.items())) for r in records}) == 108
 
 
 def test_stages_inherit_the_best_so_far() -> None:
-    records = _complete(
+    records = on_paper(
         staged_plan(),
         lambda p: (
             1 - abs(p["lr"] - 3e-4) * 100 - abs(p["sigma"] - 0.3) - abs(p["k"] - 10) / 100,

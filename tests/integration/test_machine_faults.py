@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 
 from optuna.trial import TrialState
-from spacehpo.hpo.plans import Done, Enqueue, progress, staged_plan
-from spacehpo.hpo.ranking import TrialRecord
+from spacehpo.hpo.plans import staged_plan
 from spacehpo.hpo.record import params_of
 
 from tests.conftest import assert_one_line_error, run_cli, start_workers, wait_all
+from tests.hpo.engine_fixtures import on_paper
 from tests.hpo.fakes import score
 from tests.hpo.studies import create_fake_study, trials_of
 from tests.integration.test_faults import _check_plan_done_exactly_once
@@ -43,27 +43,11 @@ def test_out_of_memory_resumes_elsewhere_from_its_checkpoint(tmp_path: Path) -> 
 OOM_CONFIGS = "lr=0.0001,weight_decay=1e-05;sigma=0.5,k=10.0;k=6.0,box_weight=3.0"
 
 
-def _planned_configurations() -> list[tuple]:
-    """The staged plan's 22 configurations when every trial scores `fakes.score`: the real
-    `progress()` fed with the fake's own values, stage after stage."""
-    plan, done = staged_plan(), []
-    while isinstance(action := progress(plan, done), Enqueue):
-        for p in action.points:
-            class_acc, centre_acc = score(p.params)
-            done.append(
-                TrialRecord(
-                    len(done), "COMPLETE", action.stage, p.point, p.params, class_acc, centre_acc
-                )
-            )
-    assert isinstance(action, Done) and len(done) == 22
-    return sorted(tuple(sorted(r.params.items())) for r in done)
-
-
 def test_out_of_memory_requeues_never_change_the_plan(tmp_path: Path) -> None:
     """Three configurations (one per stage) run out of memory on their first attempt; two workers
     race for the re-queued copies and the next stages. Repeated, because a race shows rarely:
     every run must train exactly the plan's configurations."""
-    planned = _planned_configurations()
+    planned = sorted(tuple(sorted(r.params.items())) for r in on_paper(staged_plan(), score))
     for run in range(6):
         work = tmp_path / f"run{run}"
         (work / "markers").mkdir(parents=True)
