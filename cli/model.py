@@ -206,8 +206,9 @@ def run_predict(
 def _train(args: argparse.Namespace) -> None:
     from spacehpo.data.yolo import read_names
 
+    cfg = train_config_from_args(args)  # the flags first, as everywhere
     read_names(args.data)  # a missing or wrong dataset: one line naming it, before anything
-    run_train(train_config_from_args(args), args.data, args.out)
+    run_train(cfg, args.data, args.out)
 
 
 def _evaluate(args: argparse.Namespace) -> None:

@@ -21,7 +21,8 @@ def list_studies(handle: StorageHandle) -> list[dict[str, Any]]:
         spec = StudySpec.from_dict(stored) if stored else None
         objective = spec.objective if spec else DEFAULT_OBJECTIVE
         study = optuna.load_study(study_name=frozen.study_name, storage=handle.storage)
-        trials = study_trials(study)
+        # a plain Optuna study has no plan positions: all its trials count
+        trials = study_trials(study) if spec else study.get_trials(deepcopy=False)
         best, metrics = best_with_metrics(trials, objective) or (None, {})
         counts = state_counts(trials)
         rows.append(

@@ -73,16 +73,26 @@ def _spec(plan: Plan, epochs: int = 2, fingerprint: str = "fp", **kw: Any) -> St
     return StudySpec(plan, {"epochs": epochs}, fingerprint, trainable=FAKE, **kw)
 
 
+def _at(point: int) -> Position:
+    return Position("staged", 0, "lr x weight_decay", point)
+
+
 def test_cost_counts_every_epoch_and_picks_the_best_by_the_ranking_rule() -> None:
     C, P, F = TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL
     study = _study(
         "s",
         [
-            _trial(C, 0.5, 0.7, epochs_run=2, minutes=30),
-            _trial(P, curves={1: (0.3, 0.6)}, minutes=15, lr=3e-4),  # epochs from its curve
-            _trial(F, epochs_run=1, minutes=15, k=6.0),  # a failed attempt still cost its epoch
-            _trial(C, 0.7, 0.8, epochs_run=2, minutes=30, k=10.0),
-            _trial(C, 0.7, 0.9, epochs_run=2, minutes=30, sigma=0.7),  # same class, better centre
+            _trial(C, 0.5, 0.7, epochs_run=2, minutes=30, position=_at(0)),
+            _trial(
+                P, curves={1: (0.3, 0.6)}, minutes=15, lr=3e-4, position=_at(1)
+            ),  # epochs from its curve
+            _trial(
+                F, epochs_run=1, minutes=15, k=6.0, position=_at(2)
+            ),  # a failed attempt still cost its epoch
+            _trial(C, 0.7, 0.8, epochs_run=2, minutes=30, k=10.0, position=_at(3)),
+            _trial(
+                C, 0.7, 0.9, epochs_run=2, minutes=30, sigma=0.7, position=_at(4)
+            ),  # same class, better centre
         ],
     )
     study.add_trial(create_trial(state=TrialState.RUNNING))  # not finished: no cost yet

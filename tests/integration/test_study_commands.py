@@ -34,7 +34,7 @@ def test_create_refuses_settings_that_fail_in_every_worker(
         "--artifacts", str(tmp_path / "a"), *flags,
     )  # fmt: skip
     assert_one_line_error(r, fragment)
-    assert "no studies" in run_cli("study", "list", "--storage", storage).stdout
+    assert not (tmp_path / "j.log").exists()  # no half-written study: not even a storage
 
 
 def test_create_refuses_bad_names_and_bad_labels(tiny_dataset: Path, tmp_path: Path) -> None:
@@ -49,7 +49,7 @@ def test_create_refuses_bad_names_and_bad_labels(tiny_dataset: Path, tmp_path: P
     label.write_text("12 0.5 0.5 0.1 0.1\n")
     r = run_cli("study", "create", "s", "--storage", storage, "--data", str(broken))
     assert_one_line_error(r, str(label))
-    assert "no studies" in run_cli("study", "list", "--storage", storage).stdout
+    assert not (tmp_path / "j.log").exists()
 
 
 def test_list_and_delete_with_artifacts(tmp_path: Path) -> None:
