@@ -41,7 +41,7 @@ class ChaosConfig:
     workers: int = 3
     epochs: int = 3
     sleep_s: float = 0.1
-    sigkills: int = 2  # per study, one every few seconds, each worker replaced at once
+    sigkills: int = 2  # per study, 10-20 s in, then every 5-15 s; each worker replaced at once
     backend_kill_s: float = 0.0  # 0: no server-side terminations
     timeout_s: float = 300.0
 
@@ -84,7 +84,7 @@ def run_fleet(url: str, work: Path, cfg: ChaosConfig, rng: random.Random) -> Fle
     workers = [start_worker(url, work) for _ in range(cfg.workers)]
     killed: list[subprocess.Popen] = []
     deadline = time.monotonic() + cfg.timeout_s
-    next_kill = time.monotonic() + rng.uniform(2, 6)
+    next_kill = time.monotonic() + rng.uniform(10, 20)  # once the workers have started trials
     while time.monotonic() < deadline and any(w.poll() is None for w in workers):
         time.sleep(0.2)
         alive = [w for w in workers if w.poll() is None]
@@ -95,7 +95,7 @@ def run_fleet(url: str, work: Path, cfg: ChaosConfig, rng: random.Random) -> Fle
             workers.remove(victim)
             killed.append(victim)
             workers.append(start_worker(url, work))
-            next_kill = time.monotonic() + rng.uniform(2, 6)
+            next_kill = time.monotonic() + rng.uniform(5, 15)
     for w in workers:
         if w.poll() is None:
             w.kill()  # past the timeout: the audit shows what was left unfinished
