@@ -23,17 +23,19 @@ services:
 test: $(STAMP) services
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest
 
 # The inner loop: everything but the tests marked slow (real worker fleets, server outages).
 test-fast: $(STAMP) services
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -m "not slow" -q
 
 bench: $(STAMP)
-	$(PY) -m bench.data && $(PY) -m bench.train && $(PY) -m bench.coordination && $(PY) -m bench.search && $(PY) -m bench.curves && $(PY) -m bench.backbones
+	$(PY) -m spacehpo.bench.data && $(PY) -m spacehpo.bench.train && $(PY) -m spacehpo.bench.coordination && $(PY) -m spacehpo.bench.search && $(PY) -m spacehpo.bench.curves && $(PY) -m spacehpo.bench.backbones
 
 # On a CUDA host: the CUDA tests (bf16, fused AdamW, compile, resident data, two workers on one
 # GPU, one per GPU) and the steady-state training benchmark, as one table.
 gpu-check: $(STAMP)
-	$(PY) -m bench.gpu_check
+	$(PY) -m spacehpo.bench.gpu_check

@@ -1,5 +1,5 @@
 """Did a study run its plan exactly once? Read from the finished trials alone, so it judges the
-engine from outside: the same audit serves the fault tests and `python -m bench.chaos`."""
+engine from outside: the same audit serves the fault tests and `python -m spacehpo.bench.chaos`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass
 
 from optuna.trial import FrozenTrial, TrialState
-from spacehpo.hpo.record import epochs_run_of, is_duplicate, position_of
+from spacehpo.hpo.core.record import epochs_run_of, is_duplicate, position_of
 
 DONE = (TrialState.COMPLETE, TrialState.PRUNED)
 

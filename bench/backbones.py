@@ -2,7 +2,7 @@
 device, channels_last, bf16 autocast on CUDA, fused AdamW), on random images already on the
 device, so the figure is the network's and not the data pipeline's (see bench.train for that).
 
-    python -m bench.backbones [--device cpu|cuda] [--batch 8] [--steps 5] [--size 320]
+    python -m spacehpo.bench.backbones [--device cpu|cuda] [--batch 8] [--steps 5] [--size 320]
 """
 
 from __future__ import annotations
@@ -13,12 +13,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+from spacehpo.bench.common import header, table
 from spacehpo.model.backbones import BACKBONE_NAMES
 from spacehpo.model.config import TrainConfig
 from spacehpo.model.loss import detector_loss
 from spacehpo.model.network import Normaliser, build_detector
-
-from bench.common import header, table
 
 HEADERS = ["backbone", "params (M)", "images/s", "s/step", "vs reference"]
 
@@ -94,7 +93,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     print(table([f.row(ref.images_s, args.batch) for f in figures], HEADERS))
     if cfg.device == "cpu":
-        print("on a CUDA host: python -m bench.backbones --device cuda --batch 64 --steps 20")
+        print(
+            "on a CUDA host: python -m spacehpo.bench.backbones --device cuda --batch 64 --steps 20"
+        )
     slowest = min(figures, key=lambda f: f.images_s)
     print(
         f"ratio: {slowest.backbone} trains at {slowest.images_s / ref.images_s:.2f}x "

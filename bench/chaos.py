@@ -3,7 +3,7 @@ processes that reach a real PostgreSQL through `FaultProxy` (in-doubt commits, c
 latency), with backends terminated by the server and workers SIGKILLed on top. Each study is
 audited from its trials alone (`bench.audit`).
 
-    python -m bench.chaos [--studies 20] [--workers 3] [--commit-cut 0.05] [--message-cut 0.0033]
+    python -m spacehpo.bench.chaos [--studies 20] [--workers 3] [--commit-cut 0.05] [--message-cut 0.0033]
 """
 
 from __future__ import annotations
@@ -23,13 +23,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import sqlalchemy
-from spacehpo.hpo.study import load
+from spacehpo.bench.audit import Audit, audit
+from spacehpo.bench.backend_kills import ADMIN, BackendKiller
+from spacehpo.bench.common import header, table
+from spacehpo.bench.fault_proxy import FaultProxy, Faults
+from spacehpo.hpo.engine.study import load
 from spacehpo.storage.backends import open_storage
-
-from bench.audit import Audit, audit
-from bench.backend_kills import ADMIN, BackendKiller
-from bench.common import header, table
-from bench.fault_proxy import FaultProxy, Faults
 
 TRAINABLE = "spacehpo.bench.trainables:scored_epochs"
 STAGED_POINTS = 22

@@ -2,7 +2,7 @@
 is the engine itself: points claimed per second, time from one trial's end to the same worker's
 next trial start (p50/p99), database connections held, and duplicates (must be 0).
 
-    python -m bench.coordination [--workers 1,4,16,32] [--storages postgres,journal] [--plan full]
+    python -m spacehpo.bench.coordination [--workers 1,4,16,32] [--storages postgres,journal] [--plan full]
 """
 
 from __future__ import annotations
@@ -22,11 +22,10 @@ from pathlib import Path
 import numpy as np
 import sqlalchemy
 from optuna.trial import FrozenTrial
-from spacehpo.hpo.record import record_of, worker_of
-from spacehpo.hpo.study import load
+from spacehpo.bench.common import header, table
+from spacehpo.hpo.core.record import record_of, worker_of
+from spacehpo.hpo.engine.study import load
 from spacehpo.storage.backends import open_storage
-
-from bench.common import header, table
 
 ADMIN = "postgresql+psycopg2://postgres@127.0.0.1/postgres"
 REAL_TRIAL_S = 225.0  # 15 epochs of 66k images at 5,000 img/s plus validation, on one H100

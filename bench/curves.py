@@ -2,7 +2,7 @@
 epoch), and at the end results.png and the HParams entry, against one real training step of
 the detector at 320 px measured side by side.
 
-    python -m bench.curves [--epochs 100] [--steps 3]
+    python -m spacehpo.bench.curves [--epochs 100] [--steps 3]
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+from spacehpo.bench.common import header, table
 from spacehpo.model.curve_log import SCALAR_TAGS, CurveLog
-
-from bench.common import header, table
 
 
 def writer_costs(folder: Path, epochs: int) -> dict[str, float]:

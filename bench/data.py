@@ -2,7 +2,7 @@
 resizing every image with PIL each epoch (the report's pipeline), on 1024 x 1024 SPARK-sized
 images (synthetic, and the real samples when ../shared is there), resized to 320 px.
 
-    python -m bench.data [--n 48] [--size 320]
+    python -m spacehpo.bench.data [--n 48] [--size 320]
 """
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
+from spacehpo.bench.common import header, rate, table
 from spacehpo.data.cache import open_split
 from spacehpo.data.spark import convert
 from spacehpo.data.synth import SynthConfig, generate
-
-from bench.common import header, rate, table
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "spark-sample"
 

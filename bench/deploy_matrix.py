@@ -2,7 +2,7 @@
 PyTorch: export time, and whether the decoded cells and classes agree and the boxes are within
 1e-4. The suite covers three of these fifteen; this is the whole matrix.
 
-    python -m bench.deploy_matrix [--size 128]
+    python -m spacehpo.bench.deploy_matrix [--size 128]
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from spacehpo.bench.common import header, table
 from spacehpo.model.backbones import BACKBONE_NAMES
 from spacehpo.model.checkpoint import save_checkpoint
 from spacehpo.model.config import CENTRE_HEADS, TrainConfig
@@ -21,8 +22,6 @@ from spacehpo.model.deploy import export_checkpoint
 from spacehpo.model.infer import load_model, predict_arrays
 from spacehpo.model.network import build_detector
 from spacehpo.model.onnx_predict import load_onnx, predict_onnx_arrays
-
-from bench.common import header, table
 
 NAMES = [f"class{i}" for i in range(11)]
 

@@ -9,7 +9,7 @@ and to recognise a `COMMIT`. Faults, each drawn from one seeded generator:
 - **latency**: a delay before each client message that ends a round trip.
 
 SSL is declined (`N`), so the messages stay readable; clients fall back to plain TCP as libpq's
-default `sslmode=prefer` allows. Used by the engine's fault tests and `python -m bench.chaos`.
+default `sslmode=prefer` allows. Used by the engine's fault tests and `python -m spacehpo.bench.chaos`.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """`make gpu-check`: the CUDA tests and the steady-state training benchmark, as one table.
 
-    python -m bench.gpu_check
+    python -m spacehpo.bench.gpu_check
 
 Without CUDA the tests skip (each row says why) and the benchmark is left out with one line.
 """
@@ -15,9 +15,8 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import torch
-
-from bench.common import header, table
-from bench.train import measure
+from spacehpo.bench.common import header, table
+from spacehpo.bench.train import measure
 
 HEADERS = ["check", "result", "seconds", "detail"]
 BENCH = {"batch": 64, "steps": 20, "size": 320, "source": 400}  # sources resized to 320 anyway

@@ -6,7 +6,7 @@ every backbone's seconds per epoch, and whether an outlook configuration beats t
 centre accuracy by more than the noise (`ranking.told_apart`'s rule on centre accuracy) without
 losing class accuracy beyond it.
 
-    python -m bench.outlook --table bench/tables/full-128px.csv --data DIR [--out DIR]
+    python -m spacehpo.bench.outlook --table bench/tables/full-128px.csv --data DIR [--out DIR]
 """
 
 from __future__ import annotations
@@ -18,16 +18,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-from spacehpo.hpo.plans import Enqueue, Repeats, progress, staged_plan
-from spacehpo.hpo.ranking import PointResult, TrialRecord, best_point, point_results
-from spacehpo.hpo.record import best_metrics_of, epochs_run_of, records, stage_of
-from spacehpo.hpo.replay_table import Table, read_table
-from spacehpo.hpo.space import same_params, show_params
-from spacehpo.hpo.study import load
+from spacehpo.bench.common import header, table
+from spacehpo.hpo.core.plans import Enqueue, Repeats, progress, staged_plan
+from spacehpo.hpo.core.ranking import PointResult, TrialRecord, best_point, point_results
+from spacehpo.hpo.core.record import best_metrics_of, epochs_run_of, records, stage_of
+from spacehpo.hpo.core.space import same_params, show_params
+from spacehpo.hpo.engine.study import load
+from spacehpo.hpo.replay.table import Table, read_table
 from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC
 from spacehpo.storage.backends import open_storage
-
-from bench.common import header, table
 
 Spread = tuple[float, float]  # mean, standard deviation over repeats
 

@@ -4,7 +4,7 @@ Every configuration of the full grid runs `--repeats` times (seed + repeat), unp
 real detector and real workers; the table keeps every epoch's validation metrics, and its header
 the command, the sizes and the wall time, so `bench.search` and the README can quote it.
 
-    python -m bench.record --table bench/tables/full-128px.csv [--size 128] [--n-train 80]
+    python -m spacehpo.bench.record --table bench/tables/full-128px.csv [--size 128] [--n-train 80]
         [--n-val 48] [--epochs 3] [--repeats 3] [--devices cpu:2] [--out DIR]
 """
 
@@ -19,14 +19,13 @@ from dataclasses import replace
 from pathlib import Path
 
 import optuna
+from spacehpo.bench.common import header
 from spacehpo.cli.demo import DemoScale, prepare_study, run_workers, synthetic_data
-from spacehpo.hpo.compare import cost_of
-from spacehpo.hpo.plans import full_plan
-from spacehpo.hpo.replay_table import table_from_study, write_table
-from spacehpo.hpo.study import load
+from spacehpo.hpo.core.plans import full_plan
+from spacehpo.hpo.engine.study import load
+from spacehpo.hpo.replay.table import table_from_study, write_table
+from spacehpo.hpo.reports.compare import cost_of
 from spacehpo.storage.backends import open_storage
-
-from bench.common import header
 
 NAME = "record"
 
@@ -63,7 +62,7 @@ def main(argv: list[str] | None = None) -> None:
         study, spec = load(handle, NAME)
         cost = cost_of(study, spec)
         notes = (
-            f"# command: python -m bench.record {shlex.join(sys.argv[1:] if argv is None else argv)}",
+            f"# command: python -m spacehpo.bench.record {shlex.join(sys.argv[1:] if argv is None else argv)}",
             f"# sizes: {args.size} px, {args.n_train} train / {args.n_val} val synthetic images, "
             f"{args.epochs} epochs, {args.repeats} repeats, {args.devices}",
             f"# wall: {wall:.0f} s; trials' device time {cost.device_hours * 3600:.0f} s",

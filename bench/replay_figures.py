@@ -2,7 +2,7 @@
 curves (`spacehpo replay`), the staged plan's cost and hit rate against the full grid, and the
 cheapest plan within the noise of the best. `bench.search --table` prints this.
 
-    python -m bench.search --table bench/tables/full-128px.csv [--seeds 50] [--html replay.html]
+    python -m spacehpo.bench.search --table bench/tables/full-128px.csv [--seeds 50] [--html replay.html]
         [--png docs/screenshots/replay.png]
 """
 
@@ -12,13 +12,12 @@ import argparse
 import time
 from pathlib import Path
 
+from spacehpo.bench.common import header
 from spacehpo.cli.replay import DEFAULT_PLANS
 from spacehpo.cli.tables import table
-from spacehpo.hpo import replay_report as report
-from spacehpo.hpo.replay_stats import PlanSummary, cheapest_within_noise, replay, truth_of
-from spacehpo.hpo.replay_table import Table, read_table
-
-from bench.common import header
+from spacehpo.hpo.replay import report
+from spacehpo.hpo.replay.stats import PlanSummary, cheapest_within_noise, replay, truth_of
+from spacehpo.hpo.replay.table import Table, read_table
 
 # Budgets around a quarter of the full grid (27 of 108 configurations) and the report's plans.
 PLANS = (

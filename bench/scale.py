@@ -6,7 +6,7 @@ Reports convert time, label scan and fingerprint times, cache build images/s (fi
 the warm pass, worker start to first claim, fixed cost per trial (a trial's wall time less the
 trainable's own batch reading) and peak RSS per worker outside the page cache (RssAnon).
 
-    python -m bench.scale [--images 88000] [--size 256] [--workers 8] [--cold]
+    python -m spacehpo.bench.scale [--images 88000] [--size 256] [--workers 8] [--cold]
 """
 
 from __future__ import annotations
@@ -27,14 +27,13 @@ from pathlib import Path
 
 import numpy as np
 import optuna
+from spacehpo.bench.common import header, table
 from spacehpo.data.cache import open_split
 from spacehpo.data.spark import convert
 from spacehpo.data.synth import SynthConfig, generate
 from spacehpo.data.yolo import SPLITS, check_labels, fingerprint
-from spacehpo.hpo.record import best_metrics_of
+from spacehpo.hpo.core.record import best_metrics_of
 from spacehpo.storage.backends import open_storage
-
-from bench.common import header, table
 
 TARGETS = {"first claim s": 10.0, "fixed cost s": 5.0, "RssAnon GB": 3.0}  # fixed cost: trials 2+
 TRAINABLE = "spacehpo.bench.trainables:cache_reader"

@@ -2,8 +2,8 @@
 class accuracy it finds: staged (22), full grid (108), full grid with median pruning, and staged +
 TPE. The ratio is each plan's cost against the full grid's.
 
-    python -m bench.search [--size 64] [--n-train 165] [--epochs 2] [--tpe 10] [--devices cpu:2] [--out DIR]
-    python -m bench.search --table bench/tables/full-128px.csv [--seeds 50]   (replay: bench/replay_figures.py)
+    python -m spacehpo.bench.search [--size 64] [--n-train 165] [--epochs 2] [--tpe 10] [--devices cpu:2] [--out DIR]
+    python -m spacehpo.bench.search --table bench/tables/full-128px.csv [--seeds 50]   (replay: bench/replay_figures.py)
 """
 
 from __future__ import annotations
@@ -13,15 +13,14 @@ import tempfile
 from pathlib import Path
 
 import optuna
+from spacehpo.bench import replay_figures
+from spacehpo.bench.common import header, table
 from spacehpo.cli.demo import DemoScale, prepare_study, run_workers, synthetic_data
-from spacehpo.hpo.compare import cost_of, rank_in
-from spacehpo.hpo.plans import full_plan, staged_plan
-from spacehpo.hpo.study import load
-from spacehpo.hpo.trainable import DETECTOR
+from spacehpo.hpo.core.plans import full_plan, staged_plan
+from spacehpo.hpo.engine.study import load
+from spacehpo.hpo.engine.trainable import DETECTOR
+from spacehpo.hpo.reports.compare import cost_of, rank_in
 from spacehpo.storage.backends import open_storage
-
-from bench import replay_figures
-from bench.common import header, table
 
 COLUMNS = [
     "plan",

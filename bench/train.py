@@ -2,7 +2,7 @@
 normalised there, channels_last, bf16 autocast on CUDA) against a plain float32 NCHW loop over the
 same model that decodes and resizes each image with PIL every step (the report's pipeline).
 
-    python -m bench.train [--device cpu|cuda] [--batch 16] [--steps 6] [--size 320] [--compile]
+    python -m spacehpo.bench.train [--device cpu|cuda] [--batch 16] [--steps 6] [--size 320] [--compile]
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 from PIL import Image
+from spacehpo.bench.common import header, table
 from spacehpo.data.spark import convert
 from spacehpo.data.synth import SynthConfig, generate
 from spacehpo.data.yolo import load_split
@@ -27,8 +28,6 @@ from spacehpo.model.config import TrainConfig
 from spacehpo.model.loss import detector_loss
 from spacehpo.model.network import IMAGENET_MEAN, IMAGENET_STD, build_detector
 from spacehpo.model.train import EpochReport, load_data, train
-
-from bench.common import header, table
 
 
 def plain_loop(root: Path, cfg: TrainConfig, steps: int) -> float:

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from spacehpo.data.cache import open_split
 from spacehpo.data.yolo import fingerprint
-from spacehpo.hpo.trainable import DATA, FINGERPRINT, TrialContext, TrialResult
+from spacehpo.hpo.engine.trainable import DATA, FINGERPRINT, TrialContext, TrialResult
 
 BATCH = 64
 

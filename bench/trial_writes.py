@@ -3,7 +3,7 @@ four curves (class, centre, IoU, SPARK score), the epochs run and the objective'
 value, on a real PostgreSQL (a throwaway database) and on a journal file, against one real
 training step of the detector at 320 px measured side by side.
 
-    python -m bench.trial_writes [--epochs 100] [--steps 3]
+    python -m spacehpo.bench.trial_writes [--epochs 100] [--steps 3]
 """
 
 from __future__ import annotations
@@ -19,14 +19,13 @@ from pathlib import Path
 import numpy as np
 import optuna
 import sqlalchemy
-from spacehpo.hpo.curves import CURVES, Curves
-from spacehpo.hpo.trial_writer import TrialWriter
+from spacehpo.bench.common import header, table
+from spacehpo.bench.coordination import ADMIN
+from spacehpo.bench.curves import training_step_s
+from spacehpo.hpo.core.curves import CURVES, Curves
+from spacehpo.hpo.core.trial_writer import TrialWriter
 from spacehpo.model.metrics import DEFAULT_OBJECTIVE
 from spacehpo.storage.backends import open_storage
-
-from bench.common import header, table
-from bench.coordination import ADMIN
-from bench.curves import training_step_s
 
 
 @contextmanager

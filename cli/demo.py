@@ -16,11 +16,11 @@ from spacehpo.cli.study_status import render_status
 from spacehpo.cli.user import render_comparison
 from spacehpo.data.synth import SynthConfig, generate
 from spacehpo.data.yolo import fingerprint
-from spacehpo.hpo.notes import write_note
-from spacehpo.hpo.plans import Plan, full_plan, staged_plan
-from spacehpo.hpo.status import status_report
-from spacehpo.hpo.study import DEFAULT_PRUNER, StudySpec, TpeExtension, create, load
-from spacehpo.hpo.trainable import DATA, DETECTOR
+from spacehpo.hpo.core.plans import Plan, full_plan, staged_plan
+from spacehpo.hpo.engine.notes import write_note
+from spacehpo.hpo.engine.study import DEFAULT_PRUNER, StudySpec, TpeExtension, create, load
+from spacehpo.hpo.engine.trainable import DATA, DETECTOR
+from spacehpo.hpo.reports.status import status_report
 from spacehpo.storage.backends import open_storage
 
 
@@ -107,7 +107,7 @@ def run_workers(name: str, storage: str, devices: str = "cpu:2") -> None:
 
 
 def run_demo(out: Path, with_compare: bool) -> None:
-    from spacehpo.hpo.export import export_trial
+    from spacehpo.hpo.reports.export import export_trial
 
     start = time.perf_counter()
     storage, name = _study(out, "demo-staged", "staged", STAGED)
@@ -144,7 +144,7 @@ def _free_folder(base: Path) -> Path:
 
 
 def _compare_demo(out: Path, storage: str) -> None:
-    from spacehpo.hpo.compare import compare
+    from spacehpo.hpo.reports.compare import compare
 
     names = []
     for plan in ("staged", "full"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from spacehpo.hpo.errors import HpoError
+from spacehpo.hpo.core.errors import HpoError
 from spacehpo.model.backbones import BACKBONE_NAMES
 from spacehpo.model.config import TrainConfig
 from spacehpo.storage.backends import STORAGE_ENV

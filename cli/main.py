@@ -10,8 +10,8 @@ from collections.abc import Sequence
 
 from spacehpo.cli import data, demo, model, replay, slurm, study, tensorboard, user, worker
 from spacehpo.data.errors import DataError
-from spacehpo.hpo.errors import HpoError
-from spacehpo.hpo.faults import EXIT_FAULTY_HOST, FaultyHost
+from spacehpo.hpo.core.errors import HpoError
+from spacehpo.hpo.engine.faults import EXIT_FAULTY_HOST, FaultyHost
 from spacehpo.model.errors import ModelError
 from spacehpo.storage.backends import resolve_url
 from spacehpo.storage.errors import StorageError

@@ -1,5 +1,5 @@
 """`spacehpo replay`: simulate search plans on a full grid's recorded curves, over many seeds,
-to choose a plan and a budget before spending them (`hpo/replay.py`)."""
+to choose a plan and a budget before spending them (`hpo/replay/simulate.py`)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from pathlib import Path
 from spacehpo.cli.flags import storage_flag
 from spacehpo.cli.output import TABLE, Output, format_flag, show
 from spacehpo.cli.tables import table
-from spacehpo.hpo.errors import HpoError
-from spacehpo.hpo.replay_table import Table, export_table, read_table, table_from_study
-from spacehpo.hpo.study import load
+from spacehpo.hpo.core.errors import HpoError
+from spacehpo.hpo.engine.study import load
+from spacehpo.hpo.replay.table import Table, export_table, read_table, table_from_study
 from spacehpo.storage.backends import open_storage
 
 DEFAULT_PLANS = "staged,staged+tpe:10,full,full+hyperband,random:22,tpe:22"
@@ -56,8 +56,8 @@ def _progress(start: float) -> Callable[[str, int], None] | None:
 
 def _replay(args: argparse.Namespace) -> None:
     """Scripts read stdout as data only, so outside the table the words go to stderr."""
-    from spacehpo.hpo import replay_report as report
-    from spacehpo.hpo.replay_stats import replay, truth_of
+    from spacehpo.hpo.replay import report
+    from spacehpo.hpo.replay.stats import replay, truth_of
 
     if args.export_table:
         if args.source:

@@ -7,8 +7,9 @@ import shlex
 import sys
 from pathlib import Path
 
+from spacehpo.cli import worker
 from spacehpo.cli.flags import add_config_flags, storage_flag
-from spacehpo.hpo.slurm_job import SlurmJob, render, submit
+from spacehpo.hpo.launch.slurm_job import SlurmJob, render, submit
 from spacehpo.storage.backends import DEFAULT_JOURNAL, open_storage, resolve_url
 
 SLURM_FLAG_HELP = {
@@ -51,9 +52,9 @@ def job_from_args(args: argparse.Namespace) -> SlurmJob:
 
 def _check_worker_args(job: SlurmJob) -> None:
     """A misspelt worker flag fails here, once, rather than in every task of the array."""
-    from spacehpo.cli.main import build_parser
-
-    build_parser().parse_args(["worker", job.study, *job.worker_args])
+    parser = argparse.ArgumentParser(prog="spacehpo")
+    worker.add_commands(parser.add_subparsers(dest="cmd", required=True))
+    parser.parse_args(["worker", job.study, *job.worker_args])
 
 
 def _submit(args: argparse.Namespace) -> None:
@@ -64,7 +65,7 @@ def _submit(args: argparse.Namespace) -> None:
         return
     url = _storage_url(args.storage)
     with open_storage(url) as handle:
-        from spacehpo.hpo.study import load
+        from spacehpo.hpo.engine.study import load
 
         load(handle, job.study)  # no study: one line now, not N failed tasks later
     script = args.script or Path(f"spacehpo-{job.study}.sbatch")

@@ -10,12 +10,12 @@ from spacehpo.cli.flags import add_train_flags, parse_set, storage_flag
 from spacehpo.cli.output import format_flag
 from spacehpo.cli.study_status import list_command, status_command
 from spacehpo.data.yolo import check_labels, fingerprint, read_names
-from spacehpo.hpo.errors import HpoError
-from spacehpo.hpo.notes import write_note
-from spacehpo.hpo.plans import resolve_plan
-from spacehpo.hpo.ranking import top_points
-from spacehpo.hpo.record import records
-from spacehpo.hpo.study import (
+from spacehpo.hpo.core.errors import HpoError
+from spacehpo.hpo.core.named_plans import resolve_plan
+from spacehpo.hpo.core.ranking import top_points
+from spacehpo.hpo.core.record import records
+from spacehpo.hpo.engine.notes import write_note
+from spacehpo.hpo.engine.study import (
     DEFAULT_ARTIFACTS,
     DEFAULT_MAX_RETRIES,
     DEFAULT_PRUNER,
@@ -27,8 +27,8 @@ from spacehpo.hpo.study import (
     load,
     save_spec,
 )
-from spacehpo.hpo.study_admin import delete_study
-from spacehpo.hpo.trainable import DATA, DETECTOR
+from spacehpo.hpo.engine.trainable import DATA, DETECTOR
+from spacehpo.hpo.reports.study_admin import delete_study
 from spacehpo.model.config import RUN_SETTINGS
 from spacehpo.storage.backends import open_storage
 

@@ -6,12 +6,12 @@ import argparse
 
 from spacehpo.cli.output import Output, show
 from spacehpo.cli.tables import table
-from spacehpo.hpo.ranking import show_spread
-from spacehpo.hpo.space import show_params
-from spacehpo.hpo.status import STATES, StatusReport, status_report
-from spacehpo.hpo.study import load
-from spacehpo.hpo.study_admin import list_studies
-from spacehpo.hpo.trainable import DATA
+from spacehpo.hpo.core.ranking import show_spread
+from spacehpo.hpo.core.space import show_params
+from spacehpo.hpo.engine.study import load
+from spacehpo.hpo.engine.trainable import DATA
+from spacehpo.hpo.reports.status import STATES, StatusReport, status_report
+from spacehpo.hpo.reports.study_admin import list_studies
 from spacehpo.model.metrics import CLASS_ACC
 from spacehpo.storage.backends import open_storage
 

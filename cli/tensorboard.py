@@ -20,7 +20,7 @@ def tensorboard_command(logdir: str, host: str, port: int) -> list[str]:
 
 
 def _tensorboard(args: argparse.Namespace) -> None:
-    from spacehpo.hpo.study import load
+    from spacehpo.hpo.engine.study import load
 
     with open_storage(args.storage) as handle:
         spec = load(handle, args.name)[1]

@@ -11,25 +11,24 @@ from typing import TYPE_CHECKING, NoReturn
 from spacehpo.cli.flags import storage_flag
 from spacehpo.cli.output import TABLE, Output, format_flag, show
 from spacehpo.cli.tables import table
-from spacehpo.hpo.dashboard import (
+from spacehpo.hpo.core.record import best_metrics_of
+from spacehpo.hpo.engine.study import load
+from spacehpo.hpo.reports.dashboard_options import (
     BUILTIN,
     DEFAULT_GUNICORN_WORKERS,
     GUNICORN,
     DashboardOptions,
-    serve,
 )
-from spacehpo.hpo.record import best_metrics_of
-from spacehpo.hpo.study import load
 from spacehpo.model.metrics import CLASS_ACC
 from spacehpo.storage.backends import STORAGE_ENV, open_storage, resolve_url
 from spacehpo.storage.urls import password_of
 
 if TYPE_CHECKING:
-    from spacehpo.hpo.compare import Comparison
+    from spacehpo.hpo.reports.compare import Comparison
 
 
 def _export(args: argparse.Namespace) -> None:
-    from spacehpo.hpo.export import export_trial
+    from spacehpo.hpo.reports.export import export_trial
     from spacehpo.model.deploy import FILES, ONNX, PT, check_format
 
     check_format(args.format)  # before the storage: a typo costs nothing
@@ -73,6 +72,8 @@ def _dashboard(args: argparse.Namespace) -> None:
     options = dashboard_options_from_args(args)
     if args.storage and password_of(args.storage):
         _restart_without_password_in_argv(args.storage, options)
+    from spacehpo.hpo.reports.dashboard import serve  # optuna-dashboard: only for this command
+
     serve(resolve_url(args.storage), options)
 
 
@@ -88,7 +89,7 @@ def render_comparison(result: Comparison) -> str:
 
 def _compare(args: argparse.Namespace) -> None:
     """Scripts read stdout as data only, so outside the table the files' line goes to stderr."""
-    from spacehpo.hpo.compare import compare
+    from spacehpo.hpo.reports.compare import compare
 
     with open_storage(args.storage) as handle:
         result = compare([load(handle, name) for name in args.names], args.out)

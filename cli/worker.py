@@ -6,7 +6,7 @@ import argparse
 from dataclasses import replace
 
 from spacehpo.cli.flags import add_config_flags, storage_flag
-from spacehpo.hpo.worker_config import WORKER_FLAGS, WorkerConfig
+from spacehpo.hpo.engine.worker_config import WORKER_FLAGS, WorkerConfig
 
 WORKER_FLAG_HELP = {
     "data": ("this host's path to the study's dataset, if it differs", str),
@@ -31,12 +31,12 @@ def worker_config_from_args(args: argparse.Namespace, device: str) -> WorkerConf
 
 def _worker(args: argparse.Namespace) -> None:
     if args.device:
-        from spacehpo.hpo.worker import run_worker
+        from spacehpo.hpo.engine.worker import run_worker
 
         run_worker(worker_config_from_args(args, args.device))
         return
-    from spacehpo.hpo.launch import host_plan, launch
-    from spacehpo.hpo.worker import check_host_data
+    from spacehpo.hpo.engine.worker import check_host_data
+    from spacehpo.hpo.launch.host import host_plan, launch
 
     cfg = worker_config_from_args(args, "cpu")  # checked here, before any child starts
     plan = host_plan(args.devices)

@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING
 import optuna
 import sqlalchemy
 from optuna.storages import BaseStorage, RDBStorage
-from optuna.storages._rdb import models
 from optuna.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
@@ -57,6 +56,8 @@ def claim_waiting(storage: RetryingStorage, trial: int, token: str) -> bool:
 
 
 def _claim_in_one_transaction(rdb: RDBStorage, trial: int, token: str) -> bool:
+    from optuna.storages._rdb import models  # SQLAlchemy's ORM: only once a database is in use
+
     trials, attrs = models.TrialModel.__table__, models.TrialSystemAttributeModel.__table__
     with rdb.engine.begin() as conn:
         won = conn.execute(

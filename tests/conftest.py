@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy
-
-from bench.fault_proxy import FaultProxy
+from spacehpo.bench.fault_proxy import FaultProxy
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"

@@ -7,7 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from spacehpo.hpo.dashboard import DashboardOptions
+from spacehpo.hpo.reports.dashboard_options import DashboardOptions
 
 from tests.conftest import REPO
 

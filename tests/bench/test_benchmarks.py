@@ -57,7 +57,7 @@ CASES = {
 def _bench(name: str, *args: str) -> list[str]:
     """Its stdout lines, after it exited 0."""
     result = subprocess.run(
-        [sys.executable, "-m", f"bench.{name}", *args],
+        [sys.executable, "-m", f"spacehpo.bench.{name}", *args],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -85,7 +85,7 @@ def test_benchmark_runs_and_prints_its_ratio(name: str, postgres_up: None) -> No
 
 @pytest.mark.slow  # a process pool replays 11 plans
 def test_search_replays_a_recorded_table(tmp_path) -> None:
-    from spacehpo.hpo.replay_table import write_table
+    from spacehpo.hpo.replay.table import write_table
 
     from tests.hpo.replay_tables import synthetic_table
 

@@ -1,6 +1,7 @@
 """bench.outlook's staged side: the staged plan with repeats, run on a recorded table."""
 
-from bench.outlook import staged_from_table
+from spacehpo.bench.outlook import staged_from_table
+
 from tests.hpo.replay_tables import synthetic_table
 
 

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from spacehpo.cli.main import build_parser
 from spacehpo.cli.user import dashboard_flags, dashboard_options_from_args
-from spacehpo.hpo.dashboard import DashboardOptions, banner
-from spacehpo.hpo.dashboard_gunicorn import DashboardApplication
-from spacehpo.hpo.errors import HpoError
+from spacehpo.hpo.core.errors import HpoError
+from spacehpo.hpo.reports.dashboard import banner
+from spacehpo.hpo.reports.dashboard_gunicorn import DashboardApplication
+from spacehpo.hpo.reports.dashboard_options import DashboardOptions
 
 from tests.conftest import assert_one_line_error, run_cli
 from tests.hpo.engine_fixtures import fake_study

@@ -9,7 +9,7 @@ from spacehpo.cli.main import build_parser
 from spacehpo.cli.study import study_spec_from_args
 from spacehpo.cli.tables import table
 from spacehpo.cli.worker import worker_config_from_args
-from spacehpo.hpo.errors import HpoError
+from spacehpo.hpo.core.errors import HpoError
 from spacehpo.model.errors import ModelError
 
 

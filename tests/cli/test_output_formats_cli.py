@@ -11,7 +11,7 @@ import pytest
 import yaml
 from optuna.trial import TrialState
 from spacehpo.cli.tables import cell
-from spacehpo.hpo.status import STATES, BestTrial, StageRow, StatusReport
+from spacehpo.hpo.reports.status import STATES, BestTrial, StageRow, StatusReport
 
 from tests.conftest import run_cli, start_workers, wait_all
 from tests.hpo.fakes import score

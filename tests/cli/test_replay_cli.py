@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 from spacehpo.cli.main import main
-from spacehpo.hpo.replay_table import read_table, write_table
-from spacehpo.hpo.worker import WorkerConfig, run_worker
+from spacehpo.hpo.engine.worker import WorkerConfig, run_worker
+from spacehpo.hpo.replay.table import read_table, write_table
 
 from tests.conftest import run_cli
 from tests.hpo.replay_tables import create_here, synthetic_table

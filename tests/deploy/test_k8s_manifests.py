@@ -16,7 +16,7 @@ import kubernetes_validate
 import pytest
 import yaml
 from spacehpo.cli.main import build_parser
-from spacehpo.hpo.faults import EXIT_FAULTY_HOST
+from spacehpo.hpo.engine.faults import EXIT_FAULTY_HOST
 
 from tests.conftest import REPO
 

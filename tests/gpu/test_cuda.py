@@ -1,6 +1,6 @@
 """The CUDA branches on a real GPU (`make gpu-check`); skipped where torch sees none.
 
-Each has a CPU twin in tests/model/test_batches.py and tests/hpo/test_devices.py that runs
+Each has a CPU twin in tests/model/test_batches.py and tests/hpo/launch/test_devices.py that runs
 the same code on every machine.
 """
 

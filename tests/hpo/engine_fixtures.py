@@ -8,9 +8,9 @@ from dataclasses import replace
 from pathlib import Path
 
 import optuna
-from spacehpo.hpo.plans import Done, Enqueue, Plan, progress, staged_plan
-from spacehpo.hpo.ranking import TrialRecord
-from spacehpo.hpo.study import StudySpec, create
+from spacehpo.hpo.core.plans import Done, Enqueue, Plan, progress, staged_plan
+from spacehpo.hpo.core.ranking import TrialRecord
+from spacehpo.hpo.engine.study import StudySpec, create
 from spacehpo.storage.backends import StorageHandle, open_storage
 
 FAKE_SPEC = StudySpec(staged_plan(), {"epochs": 3}, "", "none", "tests.hpo.fakes:scored")

@@ -12,7 +12,7 @@ import os
 import random
 import time
 
-from spacehpo.hpo.trainable import TrialContext, TrialResult
+from spacehpo.hpo.engine.trainable import TrialContext, TrialResult
 
 
 def score(params: dict[str, float]) -> tuple[float, float]:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import numpy as np
 from spacehpo.cli.main import main
-from spacehpo.hpo.curves import CURVES
-from spacehpo.hpo.plans import full_plan
-from spacehpo.hpo.replay_table import Table
+from spacehpo.hpo.core.curves import CURVES
+from spacehpo.hpo.core.plans import full_plan
+from spacehpo.hpo.replay.table import Table
 from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC, IOU, SPARK_SCORE
 
 from tests.hpo.fakes import score

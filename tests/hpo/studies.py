@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import optuna
-from spacehpo.hpo.study import load
+from spacehpo.hpo.engine.study import load
 from spacehpo.storage.backends import open_storage
 
 from tests.conftest import run_cli

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import optuna
 from optuna.trial import TrialState
-from spacehpo.hpo.record import (
+from spacehpo.hpo.core.record import (
     BEST_CENTRE_ACC,
     BEST_IOU,
     BEST_SPARK_SCORE,

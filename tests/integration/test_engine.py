@@ -6,8 +6,8 @@ from collections import Counter
 from pathlib import Path
 
 from optuna.trial import TrialState
-from spacehpo.hpo.plans import BOX, LR, SIGMA, WD, K
-from spacehpo.hpo.record import position_of, stage_of
+from spacehpo.hpo.core.plans import BOX, LR, SIGMA, WD, K
+from spacehpo.hpo.core.record import position_of, stage_of
 
 from tests.conftest import assert_one_line_error, run_cli, start_workers, wait_all
 from tests.hpo.fakes import score

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from optuna.trial import TrialState
 from spacehpo.data.errors import DataError
 from spacehpo.data.spark import read_labels
-from spacehpo.hpo.record import position_of, stage_of
+from spacehpo.hpo.core.record import position_of, stage_of
 
 from tests.conftest import admin_engine, assert_one_line_error, run_cli, start_workers, wait_all
 from tests.hpo.studies import FAKE, create_fake_study, trials_of

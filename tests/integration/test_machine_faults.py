@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 from optuna.trial import TrialState
-from spacehpo.hpo.plans import staged_plan
-from spacehpo.hpo.record import params_of
+from spacehpo.hpo.core.plans import staged_plan
+from spacehpo.hpo.core.record import params_of
 
 from tests.conftest import assert_one_line_error, run_cli, start_workers, wait_all
 from tests.hpo.engine_fixtures import on_paper

@@ -1,13 +1,12 @@
 """Exactly once on a real network (issue 24): the staged plan run by 3 real worker processes
 that reach a real PostgreSQL through `FaultProxy`, audited from the trials alone. The same
-`run_study` drives `python -m bench.chaos`, which runs it many times over."""
+`run_study` drives `python -m spacehpo.bench.chaos`, which runs it many times over."""
 
 from __future__ import annotations
 
 import pytest
-
-from bench.chaos import STAGED_POINTS, ChaosConfig, StudyRun, run_study
-from bench.fault_proxy import FaultProxy, Faults
+from spacehpo.bench.chaos import STAGED_POINTS, ChaosConfig, StudyRun, run_study
+from spacehpo.bench.fault_proxy import FaultProxy, Faults
 
 pytestmark = pytest.mark.usefixtures("postgres_up")
 FAST = {"epochs": 2, "sleep_s": 0.05, "sigkills": 0}

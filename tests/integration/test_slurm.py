@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from optuna.trial import TrialState
-from spacehpo.hpo.record import EPOCHS_RUN, FAIL_REASON, HANDED_BACK, RETRY_OF, WORKER
+from spacehpo.hpo.core.record import EPOCHS_RUN, FAIL_REASON, HANDED_BACK, RETRY_OF, WORKER
 
 from tests.conftest import REPO, run_cli
 from tests.hpo.studies import create_fake_study, trials_of

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy
 import torch
-from spacehpo.hpo.study import load
+from spacehpo.hpo.engine.study import load
 from spacehpo.storage.backends import open_storage
 
 from tests.conftest import REPO, SPARK_SAMPLE, admin_engine, assert_one_line_error, run_cli

@@ -222,7 +222,7 @@ def test_onnx_equals_pytorch_for_other_heads_and_backbones(
     backbone: str, centre_head: str, images: np.ndarray, tmp_path: Path
 ) -> None:
     """The decoding travels with the model whatever the centre head: offsets and the soft-argmax
-    (its learnt temperature too) are in the graph. The full matrix of backbones and heads is `python -m bench.deploy_matrix`."""
+    (its learnt temperature too) are in the graph. The full matrix of backbones and heads is `python -m spacehpo.bench.deploy_matrix`."""
     torch.manual_seed(0)
     cfg = TrainConfig(image_size=SIZE, backbone=backbone, centre_head=centre_head)
     model = build_detector(len(CLASS_NAMES), "none", backbone, cfg.heads)

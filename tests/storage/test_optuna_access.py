@@ -9,6 +9,7 @@ from pathlib import Path
 import optuna
 import pytest
 from optuna.trial import TrialState
+from spacehpo.bench.fault_proxy import FaultProxy
 from spacehpo.storage.backends import StorageHandle, open_storage
 from spacehpo.storage.optuna_access import (
     CLAIM_ATTR,
@@ -20,8 +21,6 @@ from spacehpo.storage.optuna_access import (
     trial_id,
 )
 from spacehpo.storage.retry import Retrier
-
-from bench.fault_proxy import FaultProxy
 
 
 def _waiting(handle: StorageHandle) -> tuple[optuna.Study, int]:

@@ -1,0 +1,126 @@
+from pathlib import Path
+
+import pytest
+from spacehpo.hpo.core.errors import HpoError
+from spacehpo.hpo.core.named_plans import resolve_plan
+from spacehpo.hpo.core.plans import (
+    Enqueue,
+    Wait,
+    duplicates,
+    full_plan,
+    progress,
+    staged_plan,
+)
+from spacehpo.hpo.core.ranking import TrialRecord, best_trial
+
+from tests.hpo.engine_fixtures import on_paper
+
+
+def test_staged_is_22_points_and_full_is_108() -> None:
+    score = lambda p: (p["lr"] * 1000 + p["sigma"] - p["k"] / 100 + p["box_weight"] / 1000, 0.5)  # noqa: E731
+    assert len(on_paper(staged_plan(), score)) == 22
+    # Four points repeat earlier configurations exactly: stage 2's (sigma 0.5, k 8) is stage 1's
+    # best, and stage 3's three (k, box_weight 5) points are stage 2's points at the inherited sigma.
+    assert len(on_paper(staged_plan(reuse_repeats=True), score)) == 18
+    records = on_paper(full_plan(), score)
+    assert len(records) == 108 and len({tuple(sorted(r.params.items())) for r in records}) == 108
+
+
+def test_stages_inherit_the_best_so_far() -> None:
+    records = on_paper(
+        staged_plan(),
+        lambda p: (
+            1 - abs(p["lr"] - 3e-4) * 100 - abs(p["sigma"] - 0.3) - abs(p["k"] - 10) / 100,
+            0.5,
+        ),
+    )
+    stage2 = [r for r in records if r.stage == 1]
+    assert {(r.params["lr"], r.params["weight_decay"], r.params["box_weight"]) for r in stage2} == {
+        (3e-4, 1e-4, 5.0)
+    }
+    stage3 = [r for r in records if r.stage == 2]
+    assert {r.params["sigma"] for r in stage3} == {0.3}
+    assert {(r.params["k"], r.params["box_weight"]) for r in stage3} == {
+        (k, b) for k in (6, 8, 10) for b in (3, 5, 8)
+    }
+
+
+def test_ties_break_on_centre_then_lower_number() -> None:
+    recs = [
+        TrialRecord(0, "COMPLETE", 0, 0, {}, 0.5, 0.7),
+        TrialRecord(1, "COMPLETE", 0, 1, {}, 0.5, 0.8),
+        TrialRecord(2, "COMPLETE", 0, 2, {}, 0.5, 0.8),
+        TrialRecord(3, "PRUNED", 0, 3, {}, 0.9, 0.9),
+    ]
+    assert best_trial(recs).number == 1
+
+
+def test_barrier_waits_for_running_and_retried_points() -> None:
+    plan = staged_plan()
+    first = progress(plan, [])
+    recs = [
+        TrialRecord(i, "COMPLETE", 0, i, p, 0.5, 0.5)
+        for i, p in ((q.point, q.params) for q in first.points[:3])
+    ]
+    recs.append(TrialRecord(3, "RUNNING", 0, 3, first.points[3].params))
+    assert isinstance(progress(plan, recs), Wait)
+    recs[-1] = TrialRecord(3, "FAIL", 0, 3, first.points[3].params)
+    recs.append(TrialRecord(4, "WAITING", 0, 3, first.points[3].params))  # its retry
+    assert type(progress(plan, recs)).__name__ == "Claim"
+    recs[-1] = TrialRecord(4, "PRUNED", 0, 3, first.points[3].params)
+    assert isinstance(progress(plan, recs), Enqueue)
+
+
+def test_toml_plan_and_its_errors(tmp_path: Path) -> None:
+    good = tmp_path / "p.toml"
+    good.write_text(
+        'name = "two"\n[[stage]]\ngrid = { lr = [1e-4, 3e-4] }\nfixed = { weight_decay = 1e-4, sigma = 0.5, k = 8, box_weight = 5 }\n'
+        '[[stage]]\ngrid = { sigma = [0.3, 0.5] }\ninherit = ["lr"]\nfixed = { weight_decay = 1e-4, k = 8, box_weight = 5 }\n'
+    )
+    plan = resolve_plan(str(good))
+    assert plan.name == "two" and plan.size == 4
+    cases = {
+        "name = [\n": "not valid TOML",
+        '[[stage]]\ngrid = { lr = ["fast"] }\nfixed = { weight_decay = 1e-4, sigma = 0.5, k = 8, box_weight = 5 }\n': "lr values must be numbers",
+        "[[stage]]\ngrid = { lr = [1e-4] }\n": "must name each of",
+        "[[stage]]\ngrid = { lr = [5.0] }\nfixed = { weight_decay = 1e-4, sigma = 0.5, k = 8, box_weight = 5 }\n": "outside its range",
+        '[[stage]]\ngrid = { lr = [1e-4] }\ninherit = ["sigma"]\nfixed = { weight_decay = 1e-4, k = 8, box_weight = 5 }\n': "nothing to inherit",
+    }
+    for text, fragment in cases.items():
+        bad = tmp_path / "bad.toml"
+        bad.write_text(text)
+        with pytest.raises(HpoError, match=fragment):
+            resolve_plan(str(bad))
+    with pytest.raises(HpoError, match="unknown plan 'grid'"):
+        resolve_plan("grid")
+
+
+def test_a_stage_cut_short_while_enqueueing_gets_its_missing_points() -> None:
+    plan = staged_plan()
+    first = progress(plan, [])
+    recs = [
+        TrialRecord(i, "COMPLETE", 0, i, p, 0.5 + i / 100, 0.5)
+        for i, p in ((q.point, q.params) for q in first.points)
+    ]
+    second = progress(plan, recs)
+    assert isinstance(second, Enqueue) and len(second.points) == 9
+    partial = recs + [
+        TrialRecord(4 + j, "COMPLETE", 1, i, p, 0.4, 0.5)
+        for j, (i, p) in enumerate((q.point, q.params) for q in second.points[:3])
+    ]
+    rest = progress(plan, partial)
+    assert isinstance(rest, Enqueue) and rest.stage == 1 and rest.points == second.points[3:]
+
+
+def test_a_second_live_trial_of_a_position_is_a_copy_of_the_earliest() -> None:
+    r = lambda n, state, point, repeat=0: TrialRecord(n, state, 0, point, {}, repeat=repeat)  # noqa: E731
+    trials = [
+        r(0, "FAIL", 0),  # a killed attempt ...
+        r(1, "RUNNING", 0),  # ... and its retry: not a copy
+        r(2, "WAITING", 0),  # a copy of the retry
+        r(3, "WAITING", 1),
+        r(4, "WAITING", 1),  # a copy, though the earlier one has not been claimed yet
+        r(5, "WAITING", 1, repeat=1),  # another repeat of point 1: its own position
+        TrialRecord(6, "RUNNING", None, None, {}),  # outside the plan: never a copy
+    ]
+    assert duplicates(trials) == {2: 1, 4: 3}

@@ -1,0 +1,48 @@
+"""Export's choice of trial and the dashboard's artifact store, on a real journal storage."""
+
+from pathlib import Path
+
+import pytest
+from optuna.trial import TrialState
+from spacehpo.hpo.core.errors import HpoError
+from spacehpo.hpo.core.trial_writer import TrialWriter
+from spacehpo.hpo.engine.claim import claim
+from spacehpo.hpo.engine.study import load
+from spacehpo.hpo.engine.worker_env import StopFlag
+from spacehpo.hpo.reports.dashboard import artifact_location
+from spacehpo.hpo.reports.export import choose_trial, export_trial
+
+from tests.hpo.engine_fixtures import fake_study
+
+
+def test_export_picks_the_best_complete_trial_and_refuses_others(tmp_path: Path) -> None:
+    handle, study = fake_study(tmp_path)
+    spec = load(handle, "s")[1]
+    with pytest.raises(HpoError, match="no complete trial yet"):
+        choose_trial(study, None)
+    for value in (0.3, 0.5):
+        trial = claim(study, handle, spec, "w", lambda _: None).trial
+        TrialWriter(trial).result({"class_acc": value, "centre_acc": 0.5}, {})
+        study.tell(trial, value)
+    assert choose_trial(study, None).number == 1
+    running = claim(study, handle, spec, "w", lambda _: None).trial
+    with pytest.raises(HpoError, match=f"trial {running.number} is RUNNING"):
+        choose_trial(study, running.number)
+    with pytest.raises(HpoError, match="published no model"):
+        export_trial(study, spec, 1, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    assert study.get_trials()[0].state == TrialState.COMPLETE
+
+
+def test_dashboard_serves_the_store_the_studies_recorded(tmp_path: Path) -> None:
+    handle, _ = fake_study(tmp_path)
+    assert artifact_location(handle, None) == str(tmp_path / "artifacts")
+    assert artifact_location(handle, "/elsewhere") == "/elsewhere"
+
+
+def test_the_first_stop_request_asks_the_second_aborts() -> None:
+    flag = StopFlag()
+    flag._handle(2, None)
+    assert flag.requested
+    with pytest.raises(KeyboardInterrupt):
+        flag._handle(2, None)
