@@ -18,6 +18,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from optuna.trial import TrialState
 from spacehpo.bench.common import header, table
 from spacehpo.hpo.core.plans import Enqueue, Repeats, progress, staged_plan
 from spacehpo.hpo.core.ranking import PointResult, TrialRecord, best_point, point_results
@@ -40,7 +41,14 @@ def staged_from_table(recorded: Table) -> tuple[dict, Spread, Spread]:
             value, tie = recorded.outcomes[config][p.repeat]
             done.append(
                 TrialRecord(
-                    len(done), "COMPLETE", action.stage, p.point, p.params, value, tie, p.repeat
+                    len(done),
+                    TrialState.COMPLETE,
+                    action.stage,
+                    p.point,
+                    p.params,
+                    value,
+                    tie,
+                    p.repeat,
                 )
             )
             centre[len(done) - 1] = tie  # the tie-break of class_acc is centre_acc

@@ -69,7 +69,7 @@ def run_train(cfg: TrainConfig, data_root: Path, out: Path) -> None:
 def run_evaluate(checkpoint: Path, data_root: Path, split: str, out: Path, device: str) -> None:
     from spacehpo.model.pictures import confusion_png
 
-    class_names, metrics, preds, cached = _evaluation(checkpoint, data_root, split, device)
+    class_names, metrics, preds, cached = evaluation(checkpoint, data_root, split, device)
     out.mkdir(parents=True, exist_ok=True)
     confusion_png(metrics["confusion"], class_names, out / "confusion.png", title=f"{split}:")
     _write_predictions(out / "predictions.csv", cached, preds, class_names)
@@ -83,7 +83,7 @@ def _is_onnx(checkpoint: Path) -> bool:
     return checkpoint.suffix.lower() == ".onnx"
 
 
-def _evaluation(
+def evaluation(
     checkpoint: Path, data_root: Path, split: str, device: str
 ) -> tuple[tuple[str, ...], dict[str, Any], Predictions, CachedSplit]:
     """The suffix decides, as in `predictions`: an exported .onnx is evaluated on onnxruntime."""

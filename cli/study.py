@@ -10,6 +10,7 @@ from spacehpo.cli.flags import add_train_flags, parse_set, storage_flag
 from spacehpo.cli.output import format_flag
 from spacehpo.cli.study_status import list_command, status_command
 from spacehpo.data.yolo import check_labels, fingerprint, read_names
+from spacehpo.hpo.core import tpe
 from spacehpo.hpo.core.errors import HpoError
 from spacehpo.hpo.core.named_plans import resolve_plan
 from spacehpo.hpo.core.ranking import top_points
@@ -89,7 +90,7 @@ def _extension(
         raise HpoError(f"--repeat-top {args.repeat_top}: must be at least 1")
     if args.repeats is None or args.repeats <= spec.repeats:
         raise HpoError(f"--repeat-top needs --repeats K above the study's {spec.repeats}")
-    top = top_points(records(study, spec.objective), args.repeat_top, len(spec.plan.stages))
+    top = top_points(records(study, spec.objective), args.repeat_top, tpe.stage(spec.plan))
     if not top:
         raise HpoError(f"study {args.name!r} has no complete plan point to repeat yet")
     return RepeatTop(top, args.repeats)

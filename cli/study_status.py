@@ -21,7 +21,7 @@ def _stage_table(report: StatusReport) -> str:
         [
             row.stage,
             row.name,
-            *(row.counts[s] for s in STATES),
+            *(row.counts[s.name] for s in STATES),
             f"#{row.best_trial} {row.best_value:.3f}" if row.best_trial is not None else "-",
             show_params(row.best_params),
         ]
@@ -76,7 +76,7 @@ def render_status(report: StatusReport, header: str) -> str:
 def _stage_values(report: StatusReport) -> list[list[object]]:
     """The stage table's columns, unformatted: what `--format value` prints."""
     return [
-        [row.stage, row.name, *(row.counts[s] for s in STATES), row.best_trial, row.best_value,
+        [row.stage, row.name, *(row.counts[s.name] for s in STATES), row.best_trial, row.best_value,
          row.best_params]
         for row in report.stages
     ]  # fmt: skip

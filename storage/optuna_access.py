@@ -8,17 +8,28 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import optuna
 import sqlalchemy
 from optuna.storages import BaseStorage, RDBStorage
+from optuna.storages._heartbeat import (
+    BaseHeartbeat as BaseHeartbeat,
+)  # re-exported: what a storage with heartbeats is
 from optuna.trial import FrozenTrial, TrialState
 
 if TYPE_CHECKING:
-    from spacehpo.storage.retrying import RetryingStorage
+    from spacehpo.storage.retry import Retrier
 
 CLAIM_ATTR = "spacehpo:claim"  # the claim token, written in the claiming transaction
+
+
+class Retried(Protocol):
+    """What `claim_waiting` needs of `retrying.RetryingStorage`, named without importing it
+    (that module imports this one)."""
+
+    inner: BaseStorage
+    retrier: Retrier
 
 
 def trial_id(trial: optuna.Trial | FrozenTrial) -> int:
@@ -33,7 +44,7 @@ def storage_of(study: optuna.Study) -> BaseStorage:
     return study._storage
 
 
-def claim_waiting(storage: RetryingStorage, trial: int, token: str) -> bool:
+def claim_waiting(storage: Retried, trial: int, token: str) -> bool:
     """WAITING -> RUNNING for exactly one caller, safe to retry when the reply is lost.
 
     On PostgreSQL the state change and the claim token commit in one transaction, so after an

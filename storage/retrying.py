@@ -11,8 +11,8 @@ from typing import Any
 
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.storages import BaseStorage
-from optuna.storages._heartbeat import BaseHeartbeat
 from optuna.trial import TrialState
+from spacehpo.storage.optuna_access import BaseHeartbeat
 from spacehpo.storage.retry import Retrier
 
 

@@ -13,6 +13,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from optuna.trial import TrialState
 from spacehpo.hpo.core.errors import HpoError
 from spacehpo.hpo.core.ranking import TrialRecord, best_trial
 from spacehpo.hpo.core.space import (
@@ -24,7 +25,7 @@ from spacehpo.hpo.core.space import (
     same_params,
 )
 
-FINISHED = ("COMPLETE", "PRUNED", "FAIL")
+FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
 # Wider than the report's grid, so a TPE continuation can leave it.
@@ -85,6 +86,12 @@ class Plan:
     @property
     def size(self) -> int:
         return sum(math.prod(len(v) for v in s.grid.values()) for s in self.stages)
+
+    @property
+    def is_full_grid(self) -> bool:
+        """One stage sweeping every parameter: the grid that compare measures others against and
+        replay can read a table from, whatever the plan is called."""
+        return len(self.stages) == 1 and set(self.stages[0].grid) == set(self.space)
 
 
 LR, WD = (1e-4, 3e-4), (1e-4, 1e-5)
@@ -218,7 +225,7 @@ def duplicates(records: list[TrialRecord]) -> dict[int, int]:
     first: dict[tuple[int, int | None, int], int] = {}
     copies: dict[int, int] = {}
     for r in sorted(records, key=lambda r: r.number):
-        if r.stage is None or r.state == "FAIL":
+        if r.stage is None or r.state == TrialState.FAIL:
             continue
         key = (r.stage, r.point, r.repeat)
         if key in first:
@@ -247,7 +254,7 @@ def progress(
         missing = [p for p in planned if (p.point, p.repeat) not in latest]
         if missing:
             return Enqueue(s, missing, best.number if best else None)
-        if any(r.state == "WAITING" for r in latest.values()):
+        if any(r.state == TrialState.WAITING for r in latest.values()):
             return Claim()
         running = [r.number for r in latest.values() if r.state not in FINISHED]
         if running:
@@ -271,7 +278,7 @@ def _planned(
     started = {point: r.params for (point, _), r in sorted(latest.items(), reverse=True)}
     points = list(enumerate(plan.stages[s].points(best.params if best else {})))
     if plan.reuse_repeats:
-        finished = [r for r in earlier if r.state in ("COMPLETE", "PRUNED")]
+        finished = [r for r in earlier if r.state in (TrialState.COMPLETE, TrialState.PRUNED)]
         points = [(i, p) for i, p in points if not any(same_params(p, r.params) for r in finished)]
     return [
         Planned(i, rep, started.get(i, params))

@@ -18,6 +18,7 @@ import math
 import statistics
 from dataclasses import dataclass
 
+from optuna.trial import TrialState
 from spacehpo.hpo.core.space import ParamValue, same_params
 from spacehpo.model.metrics import rank_key
 
@@ -27,7 +28,7 @@ class TrialRecord:
     """What plan progression and ranking need to know of one trial."""
 
     number: int
-    state: str  # WAITING, RUNNING, COMPLETE, PRUNED, FAIL
+    state: TrialState
     stage: int | None  # None: not part of the plan
     point: int | None
     params: dict[str, ParamValue]
@@ -80,7 +81,7 @@ class PointResult:
 
 
 def _finished(r: TrialRecord) -> bool:
-    return r.state == "COMPLETE" and r.value is not None and math.isfinite(r.value)
+    return r.state == TrialState.COMPLETE and r.value is not None and math.isfinite(r.value)
 
 
 def point_results(records: list[TrialRecord]) -> list[PointResult]:

@@ -219,7 +219,7 @@ def record_of(t: FrozenTrial, objective: str = DEFAULT_OBJECTIVE) -> TrialRecord
     value = t.values[0] if t.values and math.isfinite(t.values[0]) else None
     return TrialRecord(
         t.number,
-        t.state.name,
+        t.state,
         stage_of(t),
         t.user_attrs.get(POINT),
         params_of(t),

@@ -27,6 +27,7 @@ from spacehpo.hpo.core.plans import Done, Enqueue, Plan, Repeats, Wait, progress
 from spacehpo.hpo.core.ranking import TrialRecord
 from spacehpo.hpo.core.record import Position, record_of
 from spacehpo.hpo.core.trial_writer import write_position
+from spacehpo.storage.optuna_access import storage_of, trial_id
 
 
 class StagedGridSampler(BaseSampler):
@@ -77,7 +78,7 @@ class StagedGridSampler(BaseSampler):
             ]
         position, params = self._queue.pop(0)
         self._assigned[trial.number] = (position, params)
-        write_position(study._storage, trial._trial_id, position)
+        write_position(storage_of(study), trial_id(trial), position)
         # Optuna hands the objective's Trial this same frozen trial as its cache: without the
         # update, `trial.user_attrs["repeat"]` would be missing until the trial is re-read.
         trial.user_attrs.update(position.attrs())
@@ -104,7 +105,7 @@ class StagedGridSampler(BaseSampler):
         finished.append(
             TrialRecord(
                 trial.number,
-                state.name,
+                state,
                 position.stage,
                 position.point,
                 params,

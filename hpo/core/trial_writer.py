@@ -27,6 +27,7 @@ from spacehpo.hpo.core.record import (
     Position,
 )
 from spacehpo.model.metrics import CENTRE_ACC, IOU, SPARK_SCORE
+from spacehpo.storage.optuna_access import storage_of, trial_id
 
 
 class TrialWriter:
@@ -82,7 +83,7 @@ class TrialWriter:
         self._set(FAULTS, [asdict(f) for f in faults])
 
     def position(self, position: Position) -> None:
-        write_position(self.trial.study._storage, self.trial._trial_id, position)
+        write_position(storage_of(self.trial.study), trial_id(self.trial), position)
 
 
 def write_position(storage: BaseStorage, trial_id: int, position: Position) -> None:

@@ -13,6 +13,7 @@ from datetime import datetime
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import FrozenTrial, TrialState
+from spacehpo.hpo.core import tpe
 from spacehpo.hpo.core.plans import Done, Enqueue, Wait, progress
 from spacehpo.hpo.core.record import (
     Position,
@@ -31,9 +32,6 @@ from spacehpo.storage.backends import StorageHandle
 from spacehpo.storage.liveness import Liveness
 from spacehpo.storage.locks import Held
 from spacehpo.storage.optuna_access import claim_waiting, storage_of, trial_id
-
-TPE_STAGE_NAME = "tpe"
-TPE_STARTUP_TRIALS = 5
 
 
 @dataclass(frozen=True)
@@ -155,20 +153,20 @@ def _enqueue_stage(study: optuna.Study, spec: StudySpec, action: Enqueue, held: 
 def _tpe_trial(study: optuna.Study, handle: StorageHandle, spec: StudySpec) -> Claimed | None:
     """A new TPE trial while the continuation has slots left; called under the study lock, so the
     count is exact and the constant liar sees every running trial."""
-    tpe_stage = len(spec.plan.stages)
+    tpe_stage = tpe.stage(spec.plan)
     slots = {r.point for r in records(study) if r.stage == tpe_stage}
     if len(slots) >= spec.tpe_trials:
         return None
     seed = spec.tpe[-1].seed + len(study.get_trials(deepcopy=False))
-    sampler = optuna.samplers.TPESampler(
-        seed=seed, multivariate=True, constant_liar=True, n_startup_trials=TPE_STARTUP_TRIALS
-    )
     tpe_study = optuna.load_study(
-        study_name=study.study_name, storage=storage_of(study), sampler=sampler, pruner=study.pruner
+        study_name=study.study_name,
+        storage=storage_of(study),
+        sampler=tpe.sampler(seed),
+        pruner=study.pruner,
     )
     trial = tpe_study.ask()
     handle.liveness.beat(trial_id(trial))  # from now on it can go stale like a claimed trial
     suggest_all(trial, spec)
     point = min(set(range(spec.tpe_trials)) - slots)
-    TrialWriter(trial).position(Position(TPE_STAGE_NAME, tpe_stage, TPE_STAGE_NAME, point))
+    TrialWriter(trial).position(Position(tpe.STAGE_NAME, tpe_stage, tpe.STAGE_NAME, point))
     return Claimed(optuna.Trial(study, trial_id(trial)))

@@ -45,6 +45,7 @@ from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC, LOSS_NAMES, rank_epoch
 from spacehpo.model.run_files import LAST_CHECKPOINT
 from spacehpo.storage.artifacts import get_file, put_file, remove_quietly
 from spacehpo.storage.errors import StorageError
+from spacehpo.storage.optuna_access import storage_of, study_id, trial_id
 
 
 class Outcome(StrEnum):
@@ -82,12 +83,12 @@ class TrialRun:
 
     @property
     def ckpt_dir(self) -> Path:
-        return self.env.workdir / f"trial-{self.trial._trial_id}"
+        return self.env.workdir / f"trial-{trial_id(self.trial)}"
 
     def run(self, trainable: Trainable) -> Outcome:
         self.ckpt_dir.mkdir(parents=True, exist_ok=True)
         try:
-            with Heartbeat(self.env.handle.liveness, self.trial._trial_id, self.env.log):
+            with Heartbeat(self.env.handle.liveness, trial_id(self.trial), self.env.log):
                 ctx = TrialContext(
                     self.start(),
                     repeat_settings(
@@ -116,7 +117,7 @@ class TrialRun:
     def start(self) -> dict[str, ParamValue]:
         params = suggest_all(self.trial, self.spec)
         self.writer.worker(self.env.name)
-        frozen = self.env.study._storage.get_trial(self.trial._trial_id)
+        frozen = storage_of(self.env.study).get_trial(trial_id(self.trial))
         self.position = position_of(frozen)
         self.faults = faults_of(frozen)
         resume = resume_of(frozen)
@@ -182,7 +183,7 @@ class TrialRun:
 
     def _publish_checkpoint(self, epoch: int) -> None:
         """The new copy is recorded before the old ones go: one always survives a kill."""
-        artifact = f"ckpt-{self.env.study._study_id}-{self.trial._trial_id}-e{epoch}.pt"
+        artifact = f"ckpt-{study_id(self.env.study)}-{trial_id(self.trial)}-e{epoch}.pt"
         put_file(self.env.store, artifact, self.ckpt_dir / LAST_CHECKPOINT)
         self.writer.checkpoint(Checkpoint(artifact, epoch))
         for old in self.checkpoints:
@@ -269,14 +270,14 @@ class TrialRun:
     def _give_back(self, reason: str, counts_as_retry: bool, avoid: Avoid | None) -> bool:
         """Fail and re-queue in one locked section, retried as a whole through an outage."""
 
-        storage, trial_id = self.env.study._storage, self.trial._trial_id
+        storage, tid = storage_of(self.env.study), trial_id(self.trial)
 
         def section() -> bool:  # idempotent: a retry after a cut finds its own work done
             with self.env.handle.lock.hold(self.env.study.study_name):
-                if storage.get_trial(trial_id).state == TrialState.RUNNING:
+                if storage.get_trial(tid).state == TrialState.RUNNING:
                     self.writer.fail_reason(reason)
                     self.env.study.tell(self.trial, state=TrialState.FAIL)
-                frozen = storage.get_trial(trial_id)
+                frozen = storage.get_trial(tid)
                 return requeue(
                     self.env.study, frozen, self.spec.max_retries, counts_as_retry, avoid
                 )

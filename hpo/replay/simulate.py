@@ -10,13 +10,13 @@ plan, grids included.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import optuna
 from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
+from spacehpo.hpo.core import tpe
 from spacehpo.hpo.core.errors import HpoError
 from spacehpo.hpo.core.named_plans import resolve_plan
 from spacehpo.hpo.core.plans import Done, Enqueue, Plan, Stage, progress
@@ -27,7 +27,6 @@ from spacehpo.hpo.core.trial_writer import TrialWriter
 from spacehpo.hpo.replay.table import Table
 from spacehpo.model.metrics import TIE_BREAK
 
-TPE_STARTUP_TRIALS = 5  # as the workers' TPE continuation (hpo/engine/claim.py)
 SAMPLERS = ("random", "tpe")
 PLAN_FORMS = (
     "staged, full, outlook or a .toml plan, or random:N or tpe:N; then optionally "
@@ -154,7 +153,7 @@ class _Sim:
         if self.plan.sampler == "random":
             self._random(self.plan.trials)
         elif self._tpe_trials:
-            self._tpe(self.plan.trials, len(self.grid.stages) if self.grid else None)
+            self._tpe(self.plan.trials, tpe.stage(self.grid) if self.grid else None)
         best = best_point(self.records)
         if best is None:
             raise HpoError(f"plan {self.plan.name!r}: no simulated trial completed")
@@ -196,14 +195,7 @@ class _Sim:
     def _tpe(self, n: int, stage: int | None) -> None:
         """The workers' TPE continuation, seeded as theirs (seed + trials so far)."""
         for i in range(n):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                self.study.sampler = optuna.samplers.TPESampler(
-                    seed=self.seed + len(self.records),
-                    multivariate=True,
-                    constant_liar=True,
-                    n_startup_trials=TPE_STARTUP_TRIALS,
-                )
+            self.study.sampler = tpe.sampler(self.seed + len(self.records))
             self._trial(stage, i if stage is not None else None, None)
 
     def _config(self, params: dict[str, ParamValue]) -> int:
@@ -224,7 +216,7 @@ class _Sim:
         else:
             epochs, pruned = self.table.epochs, False
         value, tie_break = self.table.outcomes[config][repeat]
-        state = "PRUNED" if pruned else "COMPLETE"
+        state = TrialState.PRUNED if pruned else TrialState.COMPLETE
         record = TrialRecord(
             len(self.records),
             state,
@@ -261,7 +253,7 @@ class _Sim:
         self.trials.append(trial)
         self.records.append(record)
         self.spent += trial.epochs
-        if record.state == "COMPLETE":
+        if record.state == TrialState.COMPLETE:
             self.best = best_point([*(self.best.trials if self.best else ()), record])
         best = self._config(self.best.params) if self.best else None
         self.trace.append((self.spent, best))

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import optuna
+from optuna.trial import TrialState
 from spacehpo.hpo.core.ranking import PointResult, TrialRecord, point_results, pooled_spread
 from spacehpo.hpo.replay.simulate import ReplayPlan, Run, parse_plan, simulate
 from spacehpo.hpo.replay.table import Table
@@ -51,7 +52,7 @@ class Truth:
 
 def truth_of(table: Table) -> Truth:
     recorded = [
-        TrialRecord(c * table.repeats + r, "COMPLETE", 0, c, params, value, tie_break, r)
+        TrialRecord(c * table.repeats + r, TrialState.COMPLETE, 0, c, params, value, tie_break, r)
         for c, params in enumerate(table.configs)
         for r, (value, tie_break) in enumerate(table.outcomes[c])
     ]

@@ -18,6 +18,7 @@ from functools import cached_property
 from pathlib import Path
 
 import optuna
+from optuna.trial import TrialState
 from spacehpo.hpo.core.curves import CURVES, Curves, curves_of
 from spacehpo.hpo.core.errors import HpoError
 from spacehpo.hpo.core.plans import latest_attempts
@@ -82,7 +83,7 @@ def table_from_study(study: optuna.Study, spec: StudySpec) -> Table:
     a missing or pruned run has no full curve to replay."""
     name, plan = study.study_name, spec.plan
     stage = plan.stages[0]
-    if len(plan.stages) != 1 or set(stage.grid) != set(plan.space):
+    if not plan.is_full_grid:
         raise HpoError(
             f"study {name!r} is not a full grid: replay needs one stage sweeping every "
             f"parameter, and plan {plan.name!r} has {len(plan.stages)} stage(s)"
@@ -95,8 +96,8 @@ def table_from_study(study: optuna.Study, spec: StudySpec) -> Table:
         runs = []
         for r in range(spec.repeats):
             record = latest.get((0, p, r))
-            if record is None or record.state != "COMPLETE":
-                state = record.state if record else "not run"
+            if record is None or record.state != TrialState.COMPLETE:
+                state = record.state.name if record else "not run"
                 raise HpoError(
                     f"study {name!r} is not a finished full grid: point {p} repeat {r} is "
                     f"{state} (record it with --pruner none and let every trial finish)"

@@ -203,7 +203,7 @@ def compare(studies: list[tuple[optuna.Study, StudySpec]], out: Path) -> Compari
     check_comparable([(s.study_name, spec) for s, spec in studies])
     costs = [cost_of(s, spec) for s, spec in studies]
     full = next(
-        ((s, c) for (s, _), c in zip(studies, costs, strict=True) if c.plan.startswith("full")),
+        ((s, c) for (s, spec), c in zip(studies, costs, strict=True) if spec.plan.is_full_grid),
         None,
     )
     reference = study_trials(full[0]) if full else []

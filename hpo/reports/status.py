@@ -11,6 +11,7 @@ from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
+from spacehpo.hpo.core import tpe
 from spacehpo.hpo.core.plans import FINISHED, Done, latest_attempts, progress
 from spacehpo.hpo.core.ranking import best_point
 from spacehpo.hpo.core.record import (
@@ -20,11 +21,16 @@ from spacehpo.hpo.core.record import (
     stage_of,
     study_trials,
 )
-from spacehpo.hpo.engine.claim import TPE_STAGE_NAME
 from spacehpo.hpo.engine.study import StudySpec
 from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC
 
-STATES = ("WAITING", "RUNNING", "COMPLETE", "PRUNED", "FAIL")
+STATES = (
+    TrialState.WAITING,
+    TrialState.RUNNING,
+    TrialState.COMPLETE,
+    TrialState.PRUNED,
+    TrialState.FAIL,
+)
 
 
 @dataclass(frozen=True)
@@ -78,21 +84,21 @@ class StatusReport:
 
 
 def state_counts(trials: list[FrozenTrial]) -> dict[str, int]:
-    counts = dict.fromkeys(STATES, 0)
+    counts = {s.name: 0 for s in STATES}  # by name: the keys of the table and the JSON
     for t in trials:
         counts[t.state.name] += 1
     return counts
 
 
 def _stage_rows(trials: list[FrozenTrial], spec: StudySpec) -> list[StageRow]:
-    names = [s.name for s in spec.plan.stages] + ([TPE_STAGE_NAME] if spec.tpe else [])
+    names = [s.name for s in spec.plan.stages] + ([tpe.STAGE_NAME] if spec.tpe else [])
     rows = []
     for s, name in enumerate(names):
         in_stage = [t for t in trials if stage_of(t) == s]
         best = best_point([record_of(t, spec.objective) for t in in_stage])
         rows.append(
             StageRow(
-                str(s + 1) if s < len(spec.plan.stages) else "+",
+                str(s + 1) if s < tpe.stage(spec.plan) else "+",
                 name,
                 state_counts(in_stage),
                 best.best.number if best else None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import optuna
+from optuna.trial import TrialState
 from spacehpo.hpo.core.record import artifact_ids_of, best_with_metrics, study_trials
 from spacehpo.hpo.engine.store_marker import marker_id
 from spacehpo.hpo.engine.study import ATTR, StudySpec, load
@@ -12,6 +13,7 @@ from spacehpo.hpo.reports.status import state_counts
 from spacehpo.model.metrics import CLASS_ACC, DEFAULT_OBJECTIVE
 from spacehpo.storage.artifacts import open_artifact_store, remove_quietly
 from spacehpo.storage.backends import StorageHandle
+from spacehpo.storage.optuna_access import study_id
 
 
 def list_studies(handle: StorageHandle) -> list[dict[str, Any]]:
@@ -30,9 +32,9 @@ def list_studies(handle: StorageHandle) -> list[dict[str, Any]]:
                 "study": frozen.study_name,
                 "plan": spec.plan.name if spec else "(not spacehpo)",
                 "trials": len(trials),
-                "complete": counts["COMPLETE"],
-                "running": counts["RUNNING"],
-                "best class_acc": metrics.get(CLASS_ACC, best.best.value) if best else None,
+                "complete": counts[TrialState.COMPLETE.name],
+                "running": counts[TrialState.RUNNING.name],
+                "best class_acc": metrics.get(CLASS_ACC),  # None where no epoch recorded it
                 "best trial": best.best.number if best else None,
                 "objective": objective,
                 "best": best.mean if best else None,  # the objective, mean over repeats
@@ -50,5 +52,5 @@ def delete_study(handle: StorageHandle, name: str) -> int:
     for artifact in sorted(ids):
         remove_quietly(store, artifact)
     remove_quietly(store, marker_id(name))
-    handle.storage.delete_study(study._study_id)
+    handle.storage.delete_study(study_id(study))
     return len(ids)

@@ -72,7 +72,7 @@ def test_status_json_holds_the_numbers_the_table_shows(storage: str) -> None:
     for row, cells in zip(stages, table[1:], strict=True):
         best = f"#{row.best_trial} {row.best_value:.3f}" if row.best_trial is not None else "-"
         assert cells[:2] == [row.stage, row.name] and cells[-2] == best
-        assert cells[2 : 2 + len(STATES)] == [str(row.counts[s]) for s in STATES]
+        assert cells[2 : 2 + len(STATES)] == [str(row.counts[s.name]) for s in STATES]
     assert stages[0].counts[TrialState.COMPLETE.name] == 3
     top = BestTrial(**report.best)
     assert top.class_acc == score(top.params)[0] == stages[0].best_value  # unrounded
@@ -133,7 +133,14 @@ def test_value_format_prints_the_rows_without_a_header(storage: str, tmp_path: P
     stages = [StageRow(**r) for r in json.loads(_ok(*status, "-f", "json").stdout)["stages"]]
     params = [" ".join(f"{k}={v}" for k, v in s.best_params.items()) for s in stages]
     rows = [
-        [s.stage, s.name, *(s.counts[state] for state in STATES), s.best_trial, s.best_value, p]
+        [
+            s.stage,
+            s.name,
+            *(s.counts[state.name] for state in STATES),
+            s.best_trial,
+            s.best_value,
+            p,
+        ]
         for s, p in zip(stages, params, strict=True)
     ]
     assert _ok(*status, "-f", "value").stdout.splitlines() == expected(rows)

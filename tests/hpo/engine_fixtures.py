@@ -8,6 +8,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import optuna
+from optuna.trial import TrialState
 from spacehpo.hpo.core.plans import Done, Enqueue, Plan, progress, staged_plan
 from spacehpo.hpo.core.ranking import TrialRecord
 from spacehpo.hpo.engine.study import StudySpec, create
@@ -32,7 +33,13 @@ def on_paper(plan: Plan, scores: Callable[[dict], tuple[float, float]]) -> list[
             value, centre = scores(p.params)
             records.append(
                 TrialRecord(
-                    len(records), "COMPLETE", action.stage, p.point, p.params, value, centre
+                    len(records),
+                    TrialState.COMPLETE,
+                    action.stage,
+                    p.point,
+                    p.params,
+                    value,
+                    centre,
                 )
             )
     assert isinstance(action, Done)

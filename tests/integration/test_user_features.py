@@ -23,6 +23,7 @@ import sqlalchemy
 import torch
 from spacehpo.hpo.engine.study import load
 from spacehpo.storage.backends import open_storage
+from spacehpo.storage.optuna_access import study_id
 
 from tests.conftest import REPO, SPARK_SAMPLE, admin_engine, assert_one_line_error, run_cli
 
@@ -317,7 +318,7 @@ def test_password_never_leaks(detector_study: dict) -> None:
         assert PASSWORD not in text
     handle = open_storage(detector_study["url"])
     study, _ = load(handle, "det")
-    system = handle.storage.get_study_system_attrs(study._study_id)  # Optuna 5: not on Study
+    system = handle.storage.get_study_system_attrs(study_id(study))  # Optuna 5: not on Study
     attrs = json.dumps(
         [study.user_attrs, system] + [[t.user_attrs, t.system_attrs] for t in study.get_trials()],
         default=str,

@@ -14,7 +14,7 @@ import onnx
 import pytest
 import torch
 from spacehpo.cli.main import main
-from spacehpo.cli.model import _evaluation
+from spacehpo.cli.model import evaluation
 from spacehpo.data.cache import decode as decode_image
 from spacehpo.data.classes import CLASS_NAMES
 from spacehpo.model.checkpoint import save_checkpoint
@@ -166,8 +166,8 @@ def test_predict_with_onnx_never_imports_torch(exported: dict[str, Path], tmp_pa
 def test_evaluate_with_onnx_gives_the_checkpoints_metrics(
     exported: dict[str, Path], tiny_dataset: Path
 ) -> None:
-    _, want, want_preds, _ = _evaluation(exported["pt"], tiny_dataset, "val", "cpu")
-    _, got, got_preds, _ = _evaluation(exported["onnx"], tiny_dataset, "val", "cpu")
+    _, want, want_preds, _ = evaluation(exported["pt"], tiny_dataset, "val", "cpu")
+    _, got, got_preds, _ = evaluation(exported["onnx"], tiny_dataset, "val", "cpu")
     assert_same(got_preds, want_preds)
     assert got["class_acc"] == want["class_acc"] and got["centre_acc"] == want["centre_acc"]
     assert abs(got["iou"] - want["iou"]) < TOL

@@ -7,6 +7,7 @@ import optuna
 from optuna.trial import TrialState
 from spacehpo.storage.backends import open_storage
 from spacehpo.storage.liveness import LEASE_ATTR
+from spacehpo.storage.optuna_access import trial_id
 from spacehpo.storage.retry import Retrier
 
 
@@ -14,7 +15,7 @@ def _running_trial(tmp_path: Path, grace_s: float) -> tuple:
     handle = open_storage(f"journal:{tmp_path / 'j.log'}", Retrier(None), 0.1, grace_s, create=True)
     study = optuna.create_study(study_name="s", storage=handle.storage)
     trial = study.ask()
-    handle.storage.set_trial_system_attr(trial._trial_id, LEASE_ATTR, time.time() - 100)
+    handle.storage.set_trial_system_attr(trial_id(trial), LEASE_ATTR, time.time() - 100)
     return handle, study
 
 

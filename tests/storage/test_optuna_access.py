@@ -13,8 +13,10 @@ from spacehpo.bench.fault_proxy import FaultProxy
 from spacehpo.storage.backends import StorageHandle, open_storage
 from spacehpo.storage.optuna_access import (
     CLAIM_ATTR,
+    BaseHeartbeat,
     claim_waiting,
     claimed_by,
+    rdb_of,
     stale_trial_ids,
     storage_of,
     study_id,
@@ -45,6 +47,8 @@ def test_private_names_read_what_optuna_holds(handle: StorageHandle) -> None:
     assert trial_id(study.get_trials()[0]) == waiting
     if handle.engine is not None:  # Optuna's heartbeat table: nothing has beaten yet
         assert stale_trial_ids(handle.storage, study_id(study)) == []
+    # the database keeps heartbeats, the journal file does not: RetryingStorage tells them apart
+    assert isinstance(rdb_of(handle.storage.inner), BaseHeartbeat) == (handle.engine is not None)
 
 
 def test_exactly_one_of_two_claims_wins_and_the_token_says_which(handle: StorageHandle) -> None:

@@ -1,10 +1,13 @@
 from pathlib import Path
 
 import pytest
+from optuna.trial import TrialState
 from spacehpo.hpo.core.errors import HpoError
 from spacehpo.hpo.core.named_plans import resolve_plan
 from spacehpo.hpo.core.plans import (
     Enqueue,
+    Plan,
+    Stage,
     Wait,
     duplicates,
     full_plan,
@@ -47,10 +50,10 @@ def test_stages_inherit_the_best_so_far() -> None:
 
 def test_ties_break_on_centre_then_lower_number() -> None:
     recs = [
-        TrialRecord(0, "COMPLETE", 0, 0, {}, 0.5, 0.7),
-        TrialRecord(1, "COMPLETE", 0, 1, {}, 0.5, 0.8),
-        TrialRecord(2, "COMPLETE", 0, 2, {}, 0.5, 0.8),
-        TrialRecord(3, "PRUNED", 0, 3, {}, 0.9, 0.9),
+        TrialRecord(0, TrialState.COMPLETE, 0, 0, {}, 0.5, 0.7),
+        TrialRecord(1, TrialState.COMPLETE, 0, 1, {}, 0.5, 0.8),
+        TrialRecord(2, TrialState.COMPLETE, 0, 2, {}, 0.5, 0.8),
+        TrialRecord(3, TrialState.PRUNED, 0, 3, {}, 0.9, 0.9),
     ]
     assert best_trial(recs).number == 1
 
@@ -59,15 +62,15 @@ def test_barrier_waits_for_running_and_retried_points() -> None:
     plan = staged_plan()
     first = progress(plan, [])
     recs = [
-        TrialRecord(i, "COMPLETE", 0, i, p, 0.5, 0.5)
+        TrialRecord(i, TrialState.COMPLETE, 0, i, p, 0.5, 0.5)
         for i, p in ((q.point, q.params) for q in first.points[:3])
     ]
-    recs.append(TrialRecord(3, "RUNNING", 0, 3, first.points[3].params))
+    recs.append(TrialRecord(3, TrialState.RUNNING, 0, 3, first.points[3].params))
     assert isinstance(progress(plan, recs), Wait)
-    recs[-1] = TrialRecord(3, "FAIL", 0, 3, first.points[3].params)
-    recs.append(TrialRecord(4, "WAITING", 0, 3, first.points[3].params))  # its retry
+    recs[-1] = TrialRecord(3, TrialState.FAIL, 0, 3, first.points[3].params)
+    recs.append(TrialRecord(4, TrialState.WAITING, 0, 3, first.points[3].params))  # its retry
     assert type(progress(plan, recs)).__name__ == "Claim"
-    recs[-1] = TrialRecord(4, "PRUNED", 0, 3, first.points[3].params)
+    recs[-1] = TrialRecord(4, TrialState.PRUNED, 0, 3, first.points[3].params)
     assert isinstance(progress(plan, recs), Enqueue)
 
 
@@ -99,7 +102,7 @@ def test_a_stage_cut_short_while_enqueueing_gets_its_missing_points() -> None:
     plan = staged_plan()
     first = progress(plan, [])
     recs = [
-        TrialRecord(i, "COMPLETE", 0, i, p, 0.5 + i / 100, 0.5)
+        TrialRecord(i, TrialState.COMPLETE, 0, i, p, 0.5 + i / 100, 0.5)
         for i, p in ((q.point, q.params) for q in first.points)
     ]
     second = progress(plan, recs)
@@ -115,12 +118,21 @@ def test_a_stage_cut_short_while_enqueueing_gets_its_missing_points() -> None:
 def test_a_second_live_trial_of_a_position_is_a_copy_of_the_earliest() -> None:
     r = lambda n, state, point, repeat=0: TrialRecord(n, state, 0, point, {}, repeat=repeat)  # noqa: E731
     trials = [
-        r(0, "FAIL", 0),  # a killed attempt ...
-        r(1, "RUNNING", 0),  # ... and its retry: not a copy
-        r(2, "WAITING", 0),  # a copy of the retry
-        r(3, "WAITING", 1),
-        r(4, "WAITING", 1),  # a copy, though the earlier one has not been claimed yet
-        r(5, "WAITING", 1, repeat=1),  # another repeat of point 1: its own position
-        TrialRecord(6, "RUNNING", None, None, {}),  # outside the plan: never a copy
+        r(0, TrialState.FAIL, 0),  # a killed attempt ...
+        r(1, TrialState.RUNNING, 0),  # ... and its retry: not a copy
+        r(2, TrialState.WAITING, 0),  # a copy of the retry
+        r(3, TrialState.WAITING, 1),
+        r(4, TrialState.WAITING, 1),  # a copy, though the earlier one has not been claimed yet
+        r(5, TrialState.WAITING, 1, repeat=1),  # another repeat of point 1: its own position
+        TrialRecord(6, TrialState.RUNNING, None, None, {}),  # outside the plan: never a copy
     ]
     assert duplicates(trials) == {2: 1, 4: 3}
+
+
+def test_the_full_grid_is_known_by_its_structure_not_its_name() -> None:
+    full = full_plan()
+    assert full.is_full_grid and not staged_plan().is_full_grid
+    renamed = Plan("sweep", full.stages, full.space)
+    assert renamed.is_full_grid
+    only_lr = Plan("full-lr", (Stage("lr", {"lr": (1e-4, 3e-4)}),), full.space)
+    assert not only_lr.is_full_grid

@@ -6,6 +6,7 @@ from optuna.trial import TrialState
 from spacehpo.hpo.core.trial_writer import TrialWriter
 from spacehpo.hpo.engine.claim import claim
 from spacehpo.hpo.engine.recovery import requeue, requeue_orphans
+from spacehpo.storage.optuna_access import storage_of, trial_id
 
 from tests.hpo.engine_fixtures import FAKE_SPEC, fake_study
 
@@ -16,7 +17,7 @@ def _failed_first_trial(tmp_path: Path, reason: str | None):
     if reason:
         TrialWriter(trial).fail_reason(reason)
     study.tell(trial, state=TrialState.FAIL)
-    return study, study._storage.get_trial(trial._trial_id)
+    return study, storage_of(study).get_trial(trial_id(trial))
 
 
 def _retries_of(study, number: int) -> list:

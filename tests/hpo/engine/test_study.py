@@ -6,8 +6,17 @@ from pathlib import Path
 import pytest
 from spacehpo.hpo.core.errors import HpoError
 from spacehpo.hpo.core.plans import full_plan, staged_plan
-from spacehpo.hpo.engine.study import StudySpec, TpeExtension, check_name, create, load
+from spacehpo.hpo.engine.study import (
+    ATTR,
+    StudySpec,
+    TpeExtension,
+    check_name,
+    create,
+    load,
+)
+from spacehpo.hpo.engine.trainable import DETECTOR, detector, load_trainable
 from spacehpo.model.errors import ModelError
+from spacehpo.storage.backends import open_storage
 
 from tests.hpo.engine_fixtures import FAKE_SPEC, fake_study
 
@@ -51,3 +60,16 @@ def test_study_names_are_restricted() -> None:
     for bad in ("", "a b", "../x", "-x", "x;rm", "é"):
         with pytest.raises(HpoError, match="study name"):
             check_name(bad)
+
+
+def test_a_study_stored_before_hpo_had_rooms_still_names_the_detector(tmp_path: Path) -> None:
+    """Studies written before the move name `spacehpo.hpo.trainable:detector`; they load, run
+    the detector, and `study create` with the same flags still finds the same study."""
+    handle = open_storage(f"journal:{tmp_path / 'j.log'}", create=True)
+    spec = StudySpec(staged_plan(), DETECTOR_SETTINGS, "fp", artifacts=str(tmp_path / "a"))
+    study = create(handle, "old", spec)[0]
+    study.set_user_attr(ATTR, {**spec.to_dict(), "trainable": "spacehpo.hpo.trainable:detector"})
+    loaded = load(handle, "old")[1]
+    assert loaded == spec and loaded.trainable == DETECTOR
+    assert load_trainable(loaded.trainable) is detector
+    assert create(handle, "old", spec)[1] is False  # the same study, not "another trainable"

@@ -14,6 +14,7 @@ from spacehpo.hpo.engine.trainable import TrialContext, TrialResult
 from spacehpo.hpo.engine.trial_run import Outcome, TrialRun
 from spacehpo.hpo.engine.worker_env import StopFlag, WorkerEnv
 from spacehpo.storage.artifacts import open_artifact_store
+from spacehpo.storage.optuna_access import storage_of, trial_id
 
 from tests.hpo.engine_fixtures import fake_study
 from tests.hpo.fakes import score
@@ -40,7 +41,7 @@ def _env(tmp_path: Path, name: str = "w1") -> WorkerEnv:
 def _run(env: WorkerEnv, trainable) -> tuple[Outcome, optuna.trial.FrozenTrial]:
     got = claim(env.study, env.handle, env.spec, env.name, env.log)
     outcome = TrialRun(env, got.trial).run(trainable)
-    return outcome, env.study._storage.get_trial(got.trial._trial_id)
+    return outcome, storage_of(env.study).get_trial(trial_id(got.trial))
 
 
 def _raises_at_epoch_2(err: Exception):
@@ -89,10 +90,10 @@ def test_out_of_memory_on_two_workers_is_a_configuration_fault(tmp_path: Path) -
     def always_oom(ctx: TrialContext) -> TrialResult:
         raise oom
 
-    trial = optuna.Trial(env.study, retry._trial_id)
-    env.study._storage.set_trial_state_values(retry._trial_id, TrialState.RUNNING)
+    trial = optuna.Trial(env.study, trial_id(retry))
+    storage_of(env.study).set_trial_state_values(trial_id(retry), TrialState.RUNNING)
     outcome = TrialRun(env2, trial).run(always_oom)
-    t = env.study._storage.get_trial(retry._trial_id)
+    t = storage_of(env.study).get_trial(trial_id(retry))
     assert outcome == Outcome.FAILED and "too big for this hardware" in fail_reason_of(t)
     assert not [
         w

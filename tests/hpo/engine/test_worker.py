@@ -15,6 +15,7 @@ from spacehpo.hpo.engine.worker_config import WorkerConfig
 from spacehpo.hpo.engine.worker_env import StopFlag
 from spacehpo.storage.artifacts import open_artifact_store
 from spacehpo.storage.liveness import LEASE_ATTR
+from spacehpo.storage.optuna_access import storage_of, trial_id
 
 from tests.hpo.engine_fixtures import fake_study
 
@@ -54,10 +55,10 @@ def test_heartbeat_beats_from_a_thread(tmp_path: Path) -> None:
     handle, study = fake_study(tmp_path)
     trial = study.ask()
     liveness = type(handle.liveness)(handle.storage, handle.retrier, 0.05, 1.0)
-    with Heartbeat(liveness, trial._trial_id, print):
-        first = study._storage.get_trial(trial._trial_id).system_attrs[LEASE_ATTR]
+    with Heartbeat(liveness, trial_id(trial), print):
+        first = storage_of(study).get_trial(trial_id(trial)).system_attrs[LEASE_ATTR]
         time.sleep(0.3)
-        later = study._storage.get_trial(trial._trial_id).system_attrs[LEASE_ATTR]
+        later = storage_of(study).get_trial(trial_id(trial)).system_attrs[LEASE_ATTR]
     assert later > first
 
 
@@ -99,14 +100,3 @@ def test_a_worker_left_waiting_exits_when_idle_runs_out(tmp_path: Path) -> None:
     assert "--exit-when-idle=0.5" in WorkerConfig("s", exit_when_idle_s=0.5).to_argv()
     with pytest.raises(HpoError, match="--exit-when-idle"):
         WorkerConfig("s", exit_when_idle_s=0)
-
-
-def test_a_repeated_sigterm_never_aborts_the_hand_back() -> None:
-    import signal
-
-    flag = StopFlag()
-    for _ in range(3):  # srun forwards it, slurmstepd signals the task, the launcher forwards
-        flag._handle(signal.SIGTERM, None)
-    assert flag.requested
-    with pytest.raises(KeyboardInterrupt):  # only a second Ctrl-C aborts
-        flag._handle(signal.SIGINT, None)

@@ -8,7 +8,6 @@ from spacehpo.hpo.core.errors import HpoError
 from spacehpo.hpo.core.trial_writer import TrialWriter
 from spacehpo.hpo.engine.claim import claim
 from spacehpo.hpo.engine.study import load
-from spacehpo.hpo.engine.worker_env import StopFlag
 from spacehpo.hpo.reports.dashboard import artifact_location
 from spacehpo.hpo.reports.export import choose_trial, export_trial
 
@@ -38,11 +37,3 @@ def test_dashboard_serves_the_store_the_studies_recorded(tmp_path: Path) -> None
     handle, _ = fake_study(tmp_path)
     assert artifact_location(handle, None) == str(tmp_path / "artifacts")
     assert artifact_location(handle, "/elsewhere") == "/elsewhere"
-
-
-def test_the_first_stop_request_asks_the_second_aborts() -> None:
-    flag = StopFlag()
-    flag._handle(2, None)
-    assert flag.requested
-    with pytest.raises(KeyboardInterrupt):
-        flag._handle(2, None)
