@@ -78,7 +78,7 @@ def _rows(costs: dict, full_trials: list) -> list[list[str]]:
     rows = []
     for name, c in costs.items():
         best = c.best.value if c.best else float("nan")
-        rank = rank_in(c.best, full_trials) if c.best else None
+        rank = rank_in(c.best, full_trials, c.objective) if c.best else None
         rows.append(
             [
                 name,

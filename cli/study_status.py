@@ -36,11 +36,10 @@ def _best_and_running(report: StatusReport) -> list[str]:
     if report.best:
         b = report.best
         params = show_params(b.params)
-        centre = b.centre_acc if b.centre_acc is not None else float("nan")
         lines += [
             "",
-            f"best trial #{b.number}: class_acc {b.class_acc:.4f}, "
-            f"centre_acc {centre:.4f}, {params}",
+            f"best trial #{b.number}: class_acc {_show(b.class_acc)}, "
+            f"centre_acc {_show(b.centre_acc)}, {params}",
         ]
         if b.repeats > 1 or b.objective != CLASS_ACC:
             lines.append(
@@ -52,8 +51,15 @@ def _best_and_running(report: StatusReport) -> list[str]:
              r.best_so_far]
             for r in report.running
         ]  # fmt: skip
-        lines += ["", table(rows, ["running", "stage", "epochs", "elapsed", "class_acc so far"])]
+        lines += [
+            "",
+            table(rows, ["running", "stage", "epochs", "elapsed", f"{report.objective} so far"]),
+        ]
     return lines
+
+
+def _show(value: float | None) -> str:
+    return f"{value:.4f}" if value is not None else "-"
 
 
 def _eta(report: StatusReport) -> str:

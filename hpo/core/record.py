@@ -19,7 +19,7 @@ from optuna.trial import FrozenTrial
 from spacehpo.hpo.core.curves import Curves, curves_of, longest
 from spacehpo.hpo.core.plans import duplicates
 from spacehpo.hpo.core.ranking import PointResult, TrialRecord, best_point
-from spacehpo.model.metrics import CENTRE_ACC, DEFAULT_OBJECTIVE, IOU, SPARK_SCORE, TIE_BREAK
+from spacehpo.model.metrics import CENTRE_ACC, IOU, SPARK_SCORE, TIE_BREAK
 
 PLAN, STAGE_INDEX, STAGE_NAME, POINT = "plan", "stage_index", "stage_name", "point"
 INHERITED_FROM, ATTEMPT, RETRY_OF, REPEAT = "inherited_from", "attempt", "retry_of", "repeat"
@@ -214,8 +214,9 @@ def may_take(t: FrozenTrial, worker: str) -> bool:
     return avoid is None or avoid.worker != worker or time.time() >= avoid.until
 
 
-def record_of(t: FrozenTrial, objective: str = DEFAULT_OBJECTIVE) -> TrialRecord:
-    """What plan progression and ranking need of a trial, ranked by the study's objective."""
+def record_of(t: FrozenTrial, objective: str | None) -> TrialRecord:
+    """What plan progression and ranking need of a trial, ranked by the study's objective. None:
+    the caller needs positions and states only, so no tie-break is read."""
     value = t.values[0] if t.values and math.isfinite(t.values[0]) else None
     return TrialRecord(
         t.number,
@@ -224,7 +225,7 @@ def record_of(t: FrozenTrial, objective: str = DEFAULT_OBJECTIVE) -> TrialRecord
         t.user_attrs.get(POINT),
         params_of(t),
         value,
-        best_metrics_of(t).get(TIE_BREAK[objective]),
+        best_metrics_of(t).get(TIE_BREAK[objective]) if objective else None,
         t.user_attrs.get(REPEAT, 0),
     )
 
@@ -239,7 +240,7 @@ def copies_of(trials: list[FrozenTrial]) -> dict[int, int]:
     """Trial number -> the trial it copies: marked copies, and copies not yet found
     (`plans.duplicates`)."""
     marked = {t.number: t.user_attrs[DUPLICATE_OF] for t in trials if is_duplicate(t)}
-    unmarked = [record_of(t) for t in trials if t.number not in marked]
+    unmarked = [record_of(t, None) for t in trials if t.number not in marked]
     return {**marked, **duplicates(unmarked)}
 
 
@@ -254,7 +255,7 @@ def study_trials(study: optuna.Study) -> list[FrozenTrial]:
     return counted(study.get_trials(deepcopy=False))
 
 
-def records(study: optuna.Study, objective: str = DEFAULT_OBJECTIVE) -> list[TrialRecord]:
+def records(study: optuna.Study, objective: str | None) -> list[TrialRecord]:
     return [record_of(t, objective) for t in study_trials(study)]
 
 

@@ -1,6 +1,7 @@
 """`StagedGridSampler`: the same plans for plain Optuna users, in one process.
 
-    study = optuna.create_study(direction="maximize", sampler=StagedGridSampler(staged_plan()))
+    sampler = StagedGridSampler(staged_plan(), "class_acc")  # what the objective returns
+    study = optuna.create_study(direction="maximize", sampler=sampler)
     study.optimize(objective)  # stops by itself when the plan is done
 
 The objective suggests each plan parameter with `suggest_float` and returns class accuracy
@@ -9,9 +10,9 @@ best metrics with `TrialWriter(trial).result({"centre_acc": ...}, {})` (hpo/core
 logic is `plans.progress`, as in the workers. Several processes need the workers instead: this
 sampler, like GridSampler, would hand the same point to two of them.
 
-`StagedGridSampler(plan, repeats=3)` runs every point three times, as `study create --repeats 3`
+`StagedGridSampler(plan, "class_acc", repeats=3)` runs every point three times, as `study create --repeats 3`
 does: the trial's `repeat` user attribute (0, 1, 2) is for the objective to seed from, and
-`ranking.best_point(record.records(study))` ranks the configurations by their mean over repeats
+`ranking.best_point(record.records(study, objective))` ranks the configurations by their mean over repeats
 (Optuna's own `best_params` ranks single trials).
 """
 
@@ -31,8 +32,8 @@ from spacehpo.storage.optuna_access import storage_of, trial_id
 
 
 class StagedGridSampler(BaseSampler):
-    def __init__(self, plan: Plan, repeats: int = 1) -> None:
-        self.plan = validate(plan)
+    def __init__(self, plan: Plan, objective: str, repeats: int = 1) -> None:
+        self.plan, self.objective = validate(plan), objective
         self.repeats = Repeats(repeats)
         self._assigned: dict[int, tuple[Position, dict[str, float]]] = {}
         self._queue: list[tuple[Position, dict[str, float]]] = []
@@ -50,7 +51,9 @@ class StagedGridSampler(BaseSampler):
     def before_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
         if not self._queue:
             others = [
-                record_of(t) for t in study.get_trials(deepcopy=False) if t.number != trial.number
+                record_of(t, self.objective)
+                for t in study.get_trials(deepcopy=False)
+                if t.number != trial.number
             ]
             action = progress(self.plan, others, self.repeats)
             if isinstance(action, Wait):
@@ -98,7 +101,9 @@ class StagedGridSampler(BaseSampler):
         if self._queue:
             return
         finished = [
-            record_of(t) for t in study.get_trials(deepcopy=False) if t.number != trial.number
+            record_of(t, self.objective)
+            for t in study.get_trials(deepcopy=False)
+            if t.number != trial.number
         ]
         position, params = self._assigned[trial.number]
         value = values[0] if values else None

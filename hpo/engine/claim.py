@@ -154,7 +154,7 @@ def _tpe_trial(study: optuna.Study, handle: StorageHandle, spec: StudySpec) -> C
     """A new TPE trial while the continuation has slots left; called under the study lock, so the
     count is exact and the constant liar sees every running trial."""
     tpe_stage = tpe.stage(spec.plan)
-    slots = {r.point for r in records(study) if r.stage == tpe_stage}
+    slots = {r.point for r in records(study, None) if r.stage == tpe_stage}
     if len(slots) >= spec.tpe_trials:
         return None
     seed = spec.tpe[-1].seed + len(study.get_trials(deepcopy=False))

@@ -44,8 +44,8 @@ def requeue(
 
 
 def superseded(study: optuna.Study, t: FrozenTrial) -> bool:
-    latest = latest_attempts([record_of(x) for x in study_trials(study)])
-    mine = record_of(t)
+    latest = latest_attempts([record_of(x, None) for x in study_trials(study)])
+    mine = record_of(t, None)
     return latest.get((mine.stage, mine.point, mine.repeat), mine).number != t.number
 
 
@@ -57,7 +57,7 @@ def requeue_orphans(study: optuna.Study, max_retries: int) -> None:
     back one (not counted as a retry) and a machine-faulted one have theirs.
     """
     trials = {t.number: t for t in study_trials(study)}
-    for record in latest_attempts([record_of(t) for t in trials.values()]).values():
+    for record in latest_attempts([record_of(t, None) for t in trials.values()]).values():
         t = trials[record.number]
         if t.state == TrialState.FAIL and not raised(t):
             reason = fail_reason_of(t) or ""

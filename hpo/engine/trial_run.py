@@ -71,7 +71,9 @@ class TrialRun:
     checkpoints: list[str] = field(default_factory=list)  # artifacts; the newest last
     final: bool = False  # reached a state in which it will never be resumed
     position: Position | None = None
-    log: CurveLog | None = None  # opened at the first epoch this attempt reports
+    curve_log: CurveLog | None = (
+        None  # TensorBoard and results.csv; opened at the first epoch reported
+    )
 
     @property
     def writer(self) -> TrialWriter:
@@ -89,15 +91,11 @@ class TrialRun:
         self.ckpt_dir.mkdir(parents=True, exist_ok=True)
         try:
             with Heartbeat(self.env.handle.liveness, trial_id(self.trial), self.env.log):
+                params = self.start()  # reads the trial's position, which the settings need
+                repeat = self.position.repeat if self.position else 0
+                settings = repeat_settings(self.env.settings, repeat)
                 ctx = TrialContext(
-                    self.start(),
-                    repeat_settings(
-                        self.env.settings, self.position.repeat if self.position else 0
-                    ),
-                    self.ckpt_dir,
-                    self.report,
-                    self.env.device,
-                    self.env.keep,
+                    params, settings, self.ckpt_dir, self.report, self.env.device, self.env.keep
                 )
                 return self.train(trainable, ctx)
         finally:
@@ -109,8 +107,8 @@ class TrialRun:
 
     def _close_log(self) -> None:
         try:
-            if self.log is not None:
-                self.log.close()
+            if self.curve_log is not None:
+                self.curve_log.close()
         except OSError as err:  # the trial's outcome is recorded already; only the picture is lost
             self.env.log(f"trial {self.trial.number}: results.png not written ({err})")
 
@@ -146,16 +144,16 @@ class TrialRun:
         self.epochs_run += 1
         self.curves = self.curves.appended(metrics)
         self.writer.epoch(epoch, self.curves, self.epochs_run, self.spec.objective)
-        if self.log is None:  # from this epoch on: what a killed attempt wrote there is purged
-            self.log = CurveLog(self._run_dir(), epoch)
-        self.log.epoch(epoch, metrics)
+        if (
+            self.curve_log is None
+        ):  # from this epoch on: what a killed attempt wrote there is purged
+            self.curve_log = CurveLog(self._run_dir(), epoch)
+        self.curve_log.epoch(epoch, metrics)
         if (self.ckpt_dir / LAST_CHECKPOINT).exists():
             self._publish_checkpoint(epoch)
-        centre = metrics.get(CENTRE_ACC, float("nan"))
-        self.env.log(
-            f"trial {self.trial.number} epoch {epoch}: class_acc {metrics[CLASS_ACC]:.3f} "
-            f"centre_acc {centre:.3f}"
-        )
+        shown = dict.fromkeys((self.spec.objective, CLASS_ACC, CENTRE_ACC))  # in order, once
+        values = " ".join(f"{m} {metrics[m]:.3f}" for m in shown if m in metrics)
+        self.env.log(f"trial {self.trial.number} epoch {epoch}: {values}")
         if self.env.stop.requested:
             raise HandBack
         if self.trial.should_prune():
@@ -172,13 +170,13 @@ class TrialRun:
 
     def _publish_curves(self, best: dict[str, float] | None = None) -> dict[str, str]:
         """results.csv and .png as artifacts, the HParams entry, and the best epoch's scalars."""
-        if self.log is None or not self.log.rows:
+        if self.curve_log is None or not self.curve_log.rows:
             return {}
-        rows = self.log.rows
+        rows = self.curve_log.rows
         best = best or max(rows, key=lambda row: rank_epoch(row, self.spec.objective))
         self.writer.summary(best, rows[-1].get(LOSS_NAMES[0]))
-        self.log.hparams(self.trial.params)
-        files = self.log.save_results(self.ckpt_dir)
+        self.curve_log.hparams(self.trial.params)
+        files = self.curve_log.save_results(self.ckpt_dir)
         return {name: self._upload(path) for name, path in files.items()}
 
     def _publish_checkpoint(self, epoch: int) -> None:
@@ -191,28 +189,39 @@ class TrialRun:
         self.checkpoints = [artifact]
 
     def train(self, trainable: Trainable, ctx: TrialContext) -> Outcome:
+        """`UpdateFinishedTrialError`, from training or from recording any outcome: another
+        worker finished this trial meanwhile (a stale-trial recovery), so this one lets go."""
         try:
-            try:
-                return self.complete(trainable(ctx))
-            except optuna.TrialPruned as pruned:
-                return self.pruned(pruned)
-            except HandBack:
-                return self.hand_back()
-            except (StorageError, UpdateFinishedTrialError):
-                raise  # StorageError: away past --max-outage; the worker stops, the trial waits
-            except Exception as err:  # the trial's fault unless the machine's
-                kind = machine_fault(err)
-                return self.machine_faulted(err, kind) if kind else self.failed(err)
+            return self._settle(trainable, ctx)
         except UpdateFinishedTrialError:
             return self.abandoned()
 
+    def _settle(self, trainable: Trainable, ctx: TrialContext) -> Outcome:
+        """Trains, then records the one outcome that the result or the exception says."""
+        try:
+            return self.complete(trainable(ctx))
+        except optuna.TrialPruned as pruned:
+            return self.pruned(pruned)
+        except HandBack:
+            return self.hand_back()
+        except (StorageError, UpdateFinishedTrialError):
+            raise  # StorageError: away past --max-outage; the worker stops, the trial waits
+        except Exception as err:  # the trial's fault unless the machine's
+            kind = machine_fault(err)
+            return self.machine_faulted(err, kind) if kind else self.failed(err)
+
     def complete(self, result: TrialResult) -> Outcome:
+        objective = self.spec.objective
+        if objective not in result.metrics:
+            raise HpoError(
+                f"the trainable's result has no {objective!r}, the objective "
+                f"(it has {', '.join(sorted(result.metrics)) or 'nothing'})"
+            )
         artifacts = {
             name: self._upload(path) for name, path in result.files.items() if path.exists()
         }
         artifacts.update(self._publish_curves(result.metrics))
         self.writer.result(result.metrics, artifacts)
-        objective = self.spec.objective
         self.env.study.tell(self.trial, result.metrics[objective])
         self.final = True
         write_note(self.env.study, self.spec)

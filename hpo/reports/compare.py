@@ -24,7 +24,7 @@ from spacehpo.hpo.core.record import best_metrics_of, epochs_run_of, record_of, 
 from spacehpo.hpo.core.space import same_params
 from spacehpo.hpo.engine.study import StudySpec
 from spacehpo.hpo.reports.compare_html import write_report
-from spacehpo.model.metrics import DEFAULT_OBJECTIVE, TIE_BREAK, rank_key
+from spacehpo.model.metrics import TIE_BREAK, rank_key
 
 CSV_ATTRS = (
     "number",
@@ -68,21 +68,21 @@ def finished_in_order(study: optuna.Study) -> list[FrozenTrial]:
     )
 
 
-def best_so_far(trials: list[FrozenTrial]) -> tuple[int, list[tuple[int, float]]]:
-    """Epochs spent in all, and the best objective after each trial once there is one."""
-    curve, spent, best = [], 0, float("-inf")
+def best_so_far(trials: list[FrozenTrial], objective: str) -> tuple[int, list[tuple[int, float]]]:
+    """Epochs spent in all, and after each trial the best configuration's mean so far, by the
+    ranking rule (`ranking.best_point`) the plan itself decides with."""
+    curve, spent, seen = [], 0, []
     for t in trials:
         spent += epochs_run_of(t)
-        if t.state == TrialState.COMPLETE and t.value is not None:
-            best = max(best, t.value)
-        if best > float("-inf"):
-            curve.append((spent, best))
+        seen.append(record_of(t, objective))
+        if (point := best_point(seen)) is not None:
+            curve.append((spent, point.mean))
     return spent, curve
 
 
 def cost_of(study: optuna.Study, spec: StudySpec) -> StudyCost:
     trials = finished_in_order(study)
-    spent, curve = best_so_far(trials)
+    spent, curve = best_so_far(trials, spec.objective)
     seconds = sum(
         (t.datetime_complete - t.datetime_start).total_seconds()
         for t in trials
@@ -124,7 +124,7 @@ def check_comparable(specs: list[tuple[str, StudySpec]]) -> None:
             )
 
 
-def reached(t: FrozenTrial, objective: str = DEFAULT_OBJECTIVE) -> tuple[float, float]:
+def reached(t: FrozenTrial, objective: str) -> tuple[float, float]:
     """A trial's rank key: a complete trial by its result, a pruned one by its best epoch so far
     (the objective there, and the tie-break metric of that same epoch)."""
     tie = TIE_BREAK[objective]
@@ -146,9 +146,7 @@ def _finite(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def rank_in(
-    trial: FrozenTrial, reference: list[FrozenTrial], objective: str = DEFAULT_OBJECTIVE
-) -> int | None:
+def rank_in(trial: FrozenTrial, reference: list[FrozenTrial], objective: str) -> int | None:
     """1-based rank of `trial`'s configuration among the configurations the reference study
     tried (complete, or pruned after at least one epoch), each by the mean of its repeats' rank
     keys; None where it did not try it."""

@@ -15,7 +15,6 @@ from optuna.trial import FrozenTrial, TrialState
 from spacehpo.hpo.core.ranking import best_point
 from spacehpo.hpo.core.record import record_of, stage_label, stage_of, study_trials
 from spacehpo.hpo.core.space import Choice, Dimension, show_value
-from spacehpo.model.metrics import CLASS_ACC
 
 STYLE = (
     "body{font-family:sans-serif;margin:2em} table{border-collapse:collapse} "
@@ -24,7 +23,7 @@ STYLE = (
 Figures = list[tuple[str, go.Figure]]
 
 
-def best_so_far_figure(curves: dict[str, list[tuple[int, float]]]) -> go.Figure:
+def best_so_far_figure(curves: dict[str, list[tuple[int, float]]], objective: str) -> go.Figure:
     """Best accuracy against epochs spent: the cost axis is epochs, so studies on different
     machines compare fairly."""
     fig = go.Figure()
@@ -40,13 +39,13 @@ def best_so_far_figure(curves: dict[str, list[tuple[int, float]]]) -> go.Figure:
         )
     fig.update_layout(
         xaxis_title="epochs trained (cumulative)",
-        yaxis_title="best validation class accuracy so far",
+        yaxis_title=f"best configuration's validation {objective} so far",
     )
     return fig
 
 
 def parallel_coordinates(
-    done: list[FrozenTrial], space: dict[str, Dimension], objective: str = CLASS_ACC
+    done: list[FrozenTrial], space: dict[str, Dimension], objective: str
 ) -> go.Figure:
     """Log-scaled parameters on log10 axes, so the grid's points spread evenly; categories on
     an axis of their own, one tick per choice (never a log axis)."""
@@ -78,9 +77,7 @@ def importances_figure(study: optuna.Study) -> go.Figure | None:
     )
 
 
-def study_figures(
-    study: optuna.Study, space: dict[str, Dimension], objective: str = CLASS_ACC
-) -> Figures:
+def study_figures(study: optuna.Study, space: dict[str, Dimension], objective: str) -> Figures:
     """A study's own figures; they need at least two complete trials to show anything."""
     done = [t for t in study_trials(study) if t.state == TrialState.COMPLETE]
     if len(done) < 2:
@@ -141,7 +138,7 @@ def write_report(
     out: Path,
     objective: str,
 ) -> None:
-    figures: Figures = [("Best so far against cost", best_so_far_figure(curves))]
+    figures: Figures = [("Best so far against cost", best_so_far_figure(curves, objective))]
     for study, space in studies:
         figures += study_figures(study, space, objective)
     winners = [row for study, _ in studies for row in stage_winner_rows(study, objective)]

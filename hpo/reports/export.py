@@ -28,16 +28,13 @@ from spacehpo.hpo.engine.trainable import DATA
 from spacehpo.model.checkpoint import load_checkpoint
 from spacehpo.model.deploy import EXPORTERS, FILES, ONNX, OPSET, PT, check_format
 from spacehpo.model.infer import load_model
-from spacehpo.model.metrics import DEFAULT_OBJECTIVE
 from spacehpo.model.onnx_predict import INPUT, OUTPUTS
 from spacehpo.storage.artifacts import get_file, open_artifact_store
 
 PICTURES = ("confusion", "overlays")
 
 
-def choose_trial(
-    study: optuna.Study, number: int | None, objective: str = DEFAULT_OBJECTIVE
-) -> FrozenTrial:
+def choose_trial(study: optuna.Study, number: int | None, objective: str) -> FrozenTrial:
     """The trial `number`, or the best configuration's best repeat (`ranking.best_trial`)."""
     trials = study_trials(study)
     if number is None:

@@ -49,7 +49,7 @@ class RunningRow:
     stage: str
     epochs: int
     elapsed_s: float | None
-    best_so_far: float | None
+    best_so_far: float | None  # the objective's best epoch so far
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class BestTrial:
     """The best configuration's best repeat (`number`), with its configuration's objective."""
 
     number: int
-    class_acc: float
+    class_acc: float | None  # None where the trainable records no class accuracy
     centre_acc: float | None
     params: dict[str, float]
     objective: str = CLASS_ACC
@@ -78,6 +78,7 @@ class StatusReport:
     finished: bool
     mean_trial_s: float | None
     eta_s: float | None
+    objective: str  # what `best_value` and each running trial's best so far hold
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -129,7 +130,7 @@ def _best(trials: list[FrozenTrial], objective: str) -> BestTrial | None:
     point, metrics = found
     return BestTrial(
         point.best.number,
-        metrics.get(CLASS_ACC, point.best.value),
+        metrics.get(CLASS_ACC),
         metrics.get(CENTRE_ACC),
         point.params,
         objective,
@@ -170,4 +171,5 @@ def status_report(study: optuna.Study, spec: StudySpec) -> StatusReport:
         remaining <= 0 and isinstance(progress(spec.plan, recs, spec.repeat_counts()), Done),
         mean,
         remaining * mean / workers if mean is not None else None,
+        spec.objective,
     )

@@ -12,6 +12,7 @@ from spacehpo.hpo.core.ranking import best_point
 from spacehpo.hpo.core.record import POINT, REPEAT, records, stage_of
 from spacehpo.hpo.core.sampler import StagedGridSampler
 from spacehpo.hpo.engine.worker import WorkerConfig, run_worker
+from spacehpo.model.metrics import CLASS_ACC
 
 from tests.conftest import run_cli
 from tests.hpo.fakes import score
@@ -76,7 +77,9 @@ def test_percentile_and_hyperband_specs() -> None:
 
 
 def test_staged_grid_sampler_runs_the_plan_in_one_process() -> None:
-    study = optuna.create_study(direction="maximize", sampler=StagedGridSampler(staged_plan()))
+    study = optuna.create_study(
+        direction="maximize", sampler=StagedGridSampler(staged_plan(), CLASS_ACC)
+    )
     study.optimize(
         lambda t: score(
             {n: t.suggest_float(n, r.low, r.high, log=r.log) for n, r in DEFAULT_SPACE.items()}
@@ -95,7 +98,7 @@ def test_staged_grid_sampler_runs_the_plan_in_one_process() -> None:
 
 def test_staged_grid_sampler_runs_each_point_once_per_repeat() -> None:
     study = optuna.create_study(
-        direction="maximize", sampler=StagedGridSampler(staged_plan(), repeats=2)
+        direction="maximize", sampler=StagedGridSampler(staged_plan(), CLASS_ACC, repeats=2)
     )
 
     def noisy(t: optuna.Trial) -> float:
@@ -106,7 +109,7 @@ def test_staged_grid_sampler_runs_each_point_once_per_repeat() -> None:
     assert len(study.trials) == 44
     runs = Counter((stage_of(t), t.user_attrs[POINT], t.user_attrs[REPEAT]) for t in study.trials)
     assert set(runs.values()) == {1} and {r for _, _, r in runs} == {0, 1}
-    best = best_point(records(study))
+    best = best_point(records(study, CLASS_ACC))
     assert best is not None and len(best.values) == 2
     assert best.params == study.best_params
 

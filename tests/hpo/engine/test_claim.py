@@ -66,7 +66,7 @@ def test_a_copy_of_a_plan_position_is_cancelled_where_it_would_be_claimed(tmp_pa
     copies = {t.number: t for t in study.get_trials() if is_duplicate(t)}
     assert {n: t.user_attrs[DUPLICATE_OF] for n, t in copies.items()} == {4: 0, 5: 2}
     assert all(t.state == TrialState.FAIL for t in copies.values())
-    assert [r.number for r in records(study)] == [0, 1, 2, 3]  # never counted
+    assert [r.number for r in records(study, None)] == [0, 1, 2, 3]  # never counted
 
 
 def test_two_copies_of_one_point_count_once(tmp_path: Path) -> None:
@@ -77,7 +77,7 @@ def test_two_copies_of_one_point_count_once(tmp_path: Path) -> None:
     _copy_of(study, 1)
     _copy_of(study, 1)
     assert copies_of(study.get_trials()) == {4: 1, 5: 1}
-    assert [r.number for r in records(study)] == [0, 1, 2, 3]
+    assert [r.number for r in records(study, None)] == [0, 1, 2, 3]
 
 
 def test_a_stray_running_trial_outside_the_plan_is_swept(tmp_path: Path) -> None:
@@ -89,4 +89,4 @@ def test_a_stray_running_trial_outside_the_plan_is_swept(tmp_path: Path) -> None
     sweep_strays(study, grace_s=0.0)
     swept = study.get_trials()[0]
     assert swept.number == stray.number and swept.state == TrialState.FAIL
-    assert STRAY in swept.user_attrs and records(study) == []
+    assert STRAY in swept.user_attrs and records(study, None) == []

@@ -129,3 +129,17 @@ def _ok(ctx: TrialContext) -> TrialResult:
         (ctx.checkpoint_dir / "last.pt").write_text(str(epoch))
         ctx.report(epoch, {"class_acc": 0.1 * epoch, "centre_acc": 0.5})
     return TrialResult({"class_acc": 0.3, "centre_acc": 0.5})
+
+
+@pytest.mark.parametrize("missing_in", ["epoch", "result"])
+def test_a_trainable_that_omits_the_objective_fails_naming_the_key(
+    tmp_path: Path, missing_in: str
+) -> None:
+    def trainable(ctx: TrialContext) -> TrialResult:
+        epoch = {"centre_acc": 0.5} if missing_in == "epoch" else {"class_acc": 0.5}
+        ctx.report(1, {**epoch, "iou": 0.2})
+        return TrialResult({"centre_acc": 0.5})
+
+    outcome, frozen = _run(_env(tmp_path), trainable)
+    assert outcome == Outcome.FAILED and frozen.state == TrialState.FAIL
+    assert "'class_acc'" in fail_reason_of(frozen) and "the objective" in fail_reason_of(frozen)

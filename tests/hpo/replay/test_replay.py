@@ -80,7 +80,9 @@ def test_staged_replay_takes_the_staged_samplers_path_on_the_same_values() -> No
     """One repeat, so the draw is fixed; the sampler is the engine's own `progress()` in Optuna."""
     table = synthetic_table(repeats=1, noise=0.02)
     run = simulate(parse_plan("staged"), table, seed=3)
-    study = optuna.create_study(direction="maximize", sampler=StagedGridSampler(staged_plan()))
+    study = optuna.create_study(
+        direction="maximize", sampler=StagedGridSampler(staged_plan(), CLASS_ACC)
+    )
 
     def objective(trial: optuna.Trial) -> float:
         params = {
@@ -93,7 +95,7 @@ def test_staged_replay_takes_the_staged_samplers_path_on_the_same_values() -> No
     study.optimize(objective)
     real = [(stage_of(t), table.config_of(t.params)) for t in study.trials]
     assert [(r.stage, t.config) for r, t in zip(run.records, run.trials, strict=True)] == real
-    assert run.pick == table.config_of(best_point(records(study)).params)
+    assert run.pick == table.config_of(best_point(records(study, CLASS_ACC)).params)
     assert [s for s, _ in real] == [0] * 4 + [1] * 9 + [2] * 9
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -117,10 +118,10 @@ def test_rank_in_breaks_class_ties_by_centre_accuracy_at_the_same_epoch() -> Non
             _trial(C, 0.6, 0.99, sigma=0.7),
         ],
     ).get_trials()
-    ranks = [rank_in(_trial(C, 0.1, k=k), reference) for k in (6.0, 8.0, 10.0)]
+    ranks = [rank_in(_trial(C, 0.1, k=k), reference, CLASS_ACC) for k in (6.0, 8.0, 10.0)]
     assert ranks == [3, 1, 2]
-    assert rank_in(_trial(C, 0.1, sigma=0.7), reference) == 4
-    assert rank_in(_trial(C, 0.1, sigma=0.3), reference) is None
+    assert rank_in(_trial(C, 0.1, sigma=0.7), reference, CLASS_ACC) == 4
+    assert rank_in(_trial(C, 0.1, sigma=0.3), reference, CLASS_ACC) is None
 
 
 @pytest.mark.parametrize(
@@ -218,3 +219,20 @@ def test_stage_winners_follow_the_ranking_rule_and_show_stages_from_one() -> Non
     assert [(r["stage"], r["winner"], r[CLASS_ACC], r["k"]) for r in rows] == [
         ("1 a", "#1", 0.6, "6")
     ]
+
+
+def test_best_so_far_follows_the_best_configurations_mean_not_a_lucky_repeat() -> None:
+    C = TrialState.COMPLETE
+    lucky = dict(lr=3e-4)
+    study = _study(
+        "s",
+        [
+            _trial(C, 0.6, 0.5, epochs_run=1, position=_at(0)),
+            _trial(C, 0.6, 0.5, epochs_run=1, position=replace(_at(0), repeat=1)),
+            _trial(C, 0.9, 0.5, epochs_run=1, position=_at(1), **lucky),
+            _trial(C, 0.1, 0.5, epochs_run=1, position=replace(_at(1), repeat=1), **lucky),
+        ],
+    )
+    cost = cost_of(study, _spec(staged_plan(), repeats=2))
+    # a raw maximum would read 0.9 from the third trial on; point 1's mean is 0.9, then 0.5
+    assert cost.curve == [(1, 0.6), (2, 0.6), (3, 0.9), (4, 0.6)]

@@ -10,6 +10,7 @@ from spacehpo.hpo.engine.claim import claim
 from spacehpo.hpo.engine.study import load
 from spacehpo.hpo.reports.dashboard import artifact_location
 from spacehpo.hpo.reports.export import choose_trial, export_trial
+from spacehpo.model.metrics import CLASS_ACC
 
 from tests.hpo.engine_fixtures import fake_study
 
@@ -18,15 +19,15 @@ def test_export_picks_the_best_complete_trial_and_refuses_others(tmp_path: Path)
     handle, study = fake_study(tmp_path)
     spec = load(handle, "s")[1]
     with pytest.raises(HpoError, match="no complete trial yet"):
-        choose_trial(study, None)
+        choose_trial(study, None, CLASS_ACC)
     for value in (0.3, 0.5):
         trial = claim(study, handle, spec, "w", lambda _: None).trial
         TrialWriter(trial).result({"class_acc": value, "centre_acc": 0.5}, {})
         study.tell(trial, value)
-    assert choose_trial(study, None).number == 1
+    assert choose_trial(study, None, CLASS_ACC).number == 1
     running = claim(study, handle, spec, "w", lambda _: None).trial
     with pytest.raises(HpoError, match=f"trial {running.number} is RUNNING"):
-        choose_trial(study, running.number)
+        choose_trial(study, running.number, CLASS_ACC)
     with pytest.raises(HpoError, match="published no model"):
         export_trial(study, spec, 1, tmp_path / "out")
     assert not (tmp_path / "out").exists()
