@@ -118,7 +118,7 @@ def _row(kind: str, workers: int, trials: list[FrozenTrial], peak: str) -> list[
         max(t.datetime_complete for t in trials) - min(t.datetime_start for t in trials)
     ).total_seconds()
     durations = [(t.datetime_complete - t.datetime_start).total_seconds() for t in trials]
-    points = {(r.stage, r.point) for r in map(record_of, trials)}
+    points = {(r.stage, r.point) for r in (record_of(t, None) for t in trials)}
     per_trial = float(np.median(gaps) if gaps else 0) + float(np.median(durations))
     return [
         kind,
