@@ -30,8 +30,7 @@ class Output:
     table: str
 
 
-def format_flag(p: argparse.ArgumentParser, json_alias: bool = False) -> None:
-    """`json_alias` keeps `--json` working where a command had it before `--format` existed."""
+def format_flag(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "-f",
         "--format",
@@ -40,14 +39,6 @@ def format_flag(p: argparse.ArgumentParser, json_alias: bool = False) -> None:
         help=f"output format (default {TABLE}; {JSON}, {YAML} and {VALUE} are for scripts and "
         "print only the data)",
     )
-    if json_alias:
-        p.add_argument(
-            "--json",
-            dest="format",
-            action="store_const",
-            const=JSON,
-            help=f"deprecated: same as --format {JSON}",
-        )
 
 
 def plain(data: Any) -> Any:

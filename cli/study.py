@@ -203,7 +203,7 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         p = commands.add_parser(name, help=text)
         if name == "status":
             p.add_argument("name", help="study name")
-        format_flag(p, json_alias=True)
+        format_flag(p)
         storage_flag(p)
         p.set_defaults(func=func)
     p = commands.add_parser("delete", help="delete a study and its artifacts")

@@ -46,11 +46,7 @@ class Curves:
 
 
 def curves_of(t: FrozenTrial) -> Curves:
-    curves = Curves.from_lists(t.user_attrs)
-    if curves.class_acc or not t.intermediate_values:
-        return curves
-    values = t.intermediate_values  # a study from before the objective was a choice
-    return Curves([values[e] for e in sorted(values)], *(curves.of(n) for n in CURVES[1:]))
+    return Curves.from_lists(t.user_attrs)
 
 
 def longest(a: Curves, b: Curves) -> Curves:

@@ -70,10 +70,7 @@ class Position:
 
 
 def _stage_index(attrs: dict[str, Any]) -> int | None:
-    if STAGE_INDEX in attrs:
-        return attrs[STAGE_INDEX]
-    old = attrs.get(STAGE)
-    return old if isinstance(old, int) else None
+    return attrs.get(STAGE_INDEX)
 
 
 def position_of(t: FrozenTrial) -> Position | None:
@@ -99,7 +96,7 @@ def stage_label(t: FrozenTrial) -> str:
 
 
 def stage_of(t: FrozenTrial) -> int | None:
-    """The 0-based stage index, also of studies written before the label took `stage`."""
+    """The 0-based stage index; None outside the plan."""
     return _stage_index(t.user_attrs)
 
 

@@ -25,8 +25,6 @@ def mark_store(store: ArtifactStore, study: str) -> str:
 
 
 def check_store(store: ArtifactStore, study: str, store_id: str, location: str) -> None:
-    if not store_id:
-        return  # a study created before markers existed
     found = read_text(store, marker_id(study))
     if found != store_id:
         what = "is missing" if found is None else "belongs to another study of that name"

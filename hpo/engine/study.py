@@ -19,7 +19,7 @@ from spacehpo.hpo.core.plans import Plan, Repeats
 from spacehpo.hpo.core.pruning import build_pruner
 from spacehpo.hpo.engine.store_marker import mark_store
 from spacehpo.hpo.engine.trainable import DATA, DETECTOR, canonical
-from spacehpo.model.config import RUN_SETTINGS, TrainConfig, saved_setting
+from spacehpo.model.config import RUN_SETTINGS, TrainConfig
 from spacehpo.model.metrics import DEFAULT_OBJECTIVE
 from spacehpo.storage.artifacts import open_artifact_store
 from spacehpo.storage.backends import StorageHandle
@@ -65,7 +65,7 @@ class StudySpec:
     artifacts: str = DEFAULT_ARTIFACTS
     max_retries: int = DEFAULT_MAX_RETRIES
     tpe: tuple[TpeExtension, ...] = ()
-    store_id: str = ""  # the marker the artifact store holds; "" for studies made before it
+    store_id: str = ""  # the marker the artifact store holds; `create` writes it
     tensorboard: str = ""  # TensorBoard root (a shared path or s3://); "": beside the artifacts
     repeats: int = 1  # runs of each plan point, each with its own training seed (seed + repeat)
     repeat_top: tuple[RepeatTop, ...] = ()
@@ -87,10 +87,8 @@ class StudySpec:
         return TrainConfig().with_params({k: v for k, v in self.settings.items() if k != DATA})
 
     def training_settings(self) -> dict[str, Any]:
-        """What must match for two studies to be the same experiment (the path may differ). A
-        run setting a study predates (backbone...) counts as its default, which it ran with."""
-        given = {k: v for k, v in self.settings.items() if k != DATA}
-        return {**{k: saved_setting(given, k) for k in RUN_SETTINGS}, **given}
+        """What must match for two studies to be the same experiment (the path may differ)."""
+        return {k: v for k, v in self.settings.items() if k != DATA}
 
     @property
     def epochs(self) -> int:

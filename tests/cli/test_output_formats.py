@@ -54,9 +54,9 @@ def test_table_is_the_commands_own_text(capsys: pytest.CaptureFixture[str]) -> N
     [
         (["study", "status", "s"], TABLE),
         (["study", "status", "s", "-f", "yaml"], YAML),
-        (["study", "status", "s", "--json"], JSON),
+        (["study", "status", "s", "--format", "json"], JSON),
         (["study", "list", "--format", "value"], VALUE),
-        (["study", "list", "--json"], JSON),
+        (["study", "list", "-f", "json"], JSON),
         (["compare", "a", "b", "-f", "json"], JSON),
         (["compare", "a"], TABLE),
     ],
@@ -66,10 +66,11 @@ def test_every_command_takes_the_same_flag(argv: list[str], fmt: str) -> None:
 
 
 def test_unknown_formats_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
-    """`--json` stays only where it was before (status and list), for the scripts that use it."""
+    """`--json` was an alias before 0.1.0 and is gone: `-f json` is the one spelling."""
     for argv, message in (
         (["study", "list", "-f", "csv"], f"choose from {', '.join(map(repr, FORMATS))}"),
         (["compare", "a", "--json"], "unrecognized arguments: --json"),
+        (["study", "status", "s", "--json"], "unrecognized arguments: --json"),
     ):
         with pytest.raises(SystemExit) as exit_info:
             build_parser().parse_args(argv)

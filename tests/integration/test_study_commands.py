@@ -56,7 +56,7 @@ def test_list_and_delete_with_artifacts(tmp_path: Path) -> None:
     storage = f"journal:{tmp_path / 'j.log'}"
     create_fake_study(storage, tmp_path, "--set", "epochs=2", "--pruner", "none")
     wait_all(start_workers(1, "s", storage, tmp_path, "--max-trials", "2"))
-    listed = run_cli("study", "list", "--storage", storage, "--json")
+    listed = run_cli("study", "list", "--storage", storage, "-f", "json")
     assert '"study": "s"' in listed.stdout and '"complete": 2' in listed.stdout
     assert_one_line_error(run_cli("study", "delete", "s", "--storage", storage), "--yes")
     r = run_cli("study", "delete", "s", "--storage", storage, "--yes")

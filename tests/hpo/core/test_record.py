@@ -45,15 +45,10 @@ def test_the_stage_attribute_is_the_label_users_read() -> None:
     assert stage_of(create_trial(state=TrialState.COMPLETE, value=0.5, user_attrs=attrs)) == 0
 
 
-def test_studies_written_with_an_integer_stage_still_read() -> None:
-    old = {"plan": "staged", "stage": 1, "stage_name": "sigma x k", "point": 3}
-    t = create_trial(state=TrialState.COMPLETE, value=0.5, user_attrs=old)
-    assert stage_of(t) == 1 and position_of(t) == Position("staged", 1, "sigma x k", 3)
-
-
 def test_resume_after_keeps_curves_up_to_the_checkpoint() -> None:
     attrs = {
         **Position("staged", 0, "a", 1).attrs(),
+        "class_acc": [0.5, 0.6, 0.7],
         "centre_acc": [0.1, 0.2, 0.3],
         "iou": [0.0, 0.1, 0.2],
         "checkpoint": {"artifact": "ck-e2", "epoch": 2},
