@@ -15,6 +15,7 @@ from pathlib import Path
 from spacehpo.bench.common import header
 from spacehpo.cli.replay import DEFAULT_PLANS
 from spacehpo.cli.tables import table
+from spacehpo.hpo.launch.host import usable_cores
 from spacehpo.hpo.replay import report
 from spacehpo.hpo.replay.stats import PlanSummary, cheapest_within_noise, replay, truth_of
 from spacehpo.hpo.replay.table import Table, read_table
@@ -78,14 +79,14 @@ def write_png(summaries: list[PlanSummary], noise: float | None, path: Path) -> 
 
 def _default_plans_seconds(recorded: Table) -> float:
     start = time.perf_counter()
-    replay(recorded, DEFAULT_PLANS.split(","), 50)
+    replay(recorded, DEFAULT_PLANS.split(","), 50, jobs=usable_cores())
     return time.perf_counter() - start
 
 
 def run(args: argparse.Namespace) -> None:
     recorded = read_table(args.table)
     start = time.perf_counter()
-    summaries = replay(recorded, list(PLANS), args.seeds)
+    summaries = replay(recorded, list(PLANS), args.seeds, jobs=usable_cores())
     seconds = time.perf_counter() - start
     truth = truth_of(recorded)
     print(header(f"search decisions by replay, {args.table.name}, {args.seeds} seeds"))

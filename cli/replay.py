@@ -14,6 +14,7 @@ from spacehpo.cli.output import TABLE, Output, format_flag, show
 from spacehpo.cli.tables import table
 from spacehpo.hpo.core.errors import HpoError
 from spacehpo.hpo.engine.study import load
+from spacehpo.hpo.launch.host import usable_cores
 from spacehpo.hpo.replay.table import Table, export_table, read_table, table_from_study
 from spacehpo.storage.backends import open_storage
 
@@ -67,11 +68,13 @@ def _replay(args: argparse.Namespace) -> None:
         raise HpoError("name a finished full-grid study or a replay table (.csv)")
     if args.seeds < 1:
         raise HpoError(f"--seeds {args.seeds}: must be at least 1")
+    if args.jobs < 1:
+        raise HpoError(f"--jobs {args.jobs}: must be at least 1")
     plans = [p.strip() for p in args.plans.split(",") if p.strip()]
     if not plans:
         raise HpoError("--plans: name at least one plan")
     recorded = load_table(args.source, args.storage)
-    summaries = replay(recorded, plans, args.seeds, _progress(time.perf_counter()))
+    summaries = replay(recorded, plans, args.seeds, _progress(time.perf_counter()), args.jobs)
     truth = truth_of(recorded)
     html = report.write_html(summaries, truth, recorded, Path(args.out))
     rows = report.summary_rows(summaries)
@@ -101,6 +104,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         f"(default {DEFAULT_PLANS})",
     )
     p.add_argument("--seeds", type=int, default=50, help="simulated runs per plan (default 50)")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=usable_cores(),
+        help="processes that share the simulated runs (default: the cores this process may "
+        f"use, {usable_cores()} here); the result does not depend on it",
+    )
     p.add_argument(
         "--out", default="replay.html", help="the HTML report to write (default replay.html)"
     )

@@ -48,9 +48,14 @@ def launch(worker_args: list[str], plan: DevicePlan) -> int:
             if p.poll() is None:
                 p.send_signal(signum)
 
+    saved = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     signal.signal(signal.SIGTERM, forward)
     signal.signal(signal.SIGINT, lambda s, f: None)  # the children got it from the terminal
-    codes = [exit_status(p.wait()) for p in procs]
+    try:
+        codes = [exit_status(p.wait()) for p in procs]
+    finally:  # the caller's handlers again: a library call leaves the process as it found it
+        for sig, handler in saved.items():
+            signal.signal(sig, handler)
     for slot, code in zip(plan.slots, codes, strict=True):
         if code:
             log(f"the worker on {slot.label} exited with {code}")

@@ -9,7 +9,6 @@ would pick has a true mean at most one noise below the best's.
 
 from __future__ import annotations
 
-import os
 import statistics
 import warnings
 from collections import Counter
@@ -26,7 +25,6 @@ from spacehpo.hpo.replay.table import Table
 
 WITHIN_SHARE = 0.9  # "reliably within noise": in at least this share of seeds
 TOP = 5
-WORKERS = min(2, os.cpu_count() or 1)  # these machines have 2 cores to share
 
 
 @dataclass(frozen=True)
@@ -139,17 +137,17 @@ def replay(
     plans: list[str],
     seeds: int,
     on_plan: Callable[[str, int], None] | None = None,
-    workers: int = WORKERS,
+    jobs: int = 1,
 ) -> list[PlanSummary]:
     """Every plan over seeds 0..seeds-1; every plan name is checked before any is run. Runs are
-    independent, so they spread over `workers` processes; each is seeded, so the result does
+    independent, so they spread over `jobs` processes; each is seeded, so the result does
     not depend on how many."""
     parsed = [parse_plan(p) for p in plans]
     truth = truth_of(table)
     tasks = [(plan, seed) for plan in parsed for seed in range(seeds)]
     runs: list[Run] = []
     summaries = []
-    for run in _runs(table, tasks, min(workers, len(tasks))):
+    for run in _runs(table, tasks, min(jobs, len(tasks))):
         runs.append(run)
         if len(runs) == seeds:
             plan = parsed[len(summaries)]
@@ -169,19 +167,19 @@ def _quiet() -> None:
     optuna.logging.set_verbosity(optuna.logging.WARNING)  # no line per simulated trial
 
 
-def _runs(table: Table, tasks: list[tuple[ReplayPlan, int]], workers: int) -> Iterator[Run]:
+def _runs(table: Table, tasks: list[tuple[ReplayPlan, int]], jobs: int) -> Iterator[Run]:
     """The runs in task order, in this process or over a pool of processes. Each chunk of tasks
     carries the table with it (a few hundred rows), so no process keeps it in a global."""
-    size = max(1, len(tasks) // (8 * workers))
+    size = max(1, len(tasks) // (8 * jobs))
     chunks = [(table, tasks[i : i + size]) for i in range(0, len(tasks), size)]
     verbosity = optuna.logging.get_verbosity()
     _quiet()
     try:
-        if workers <= 1:
+        if jobs <= 1:
             for chunk in chunks:
                 yield from _simulate_chunk(chunk)
             return
-        with ProcessPoolExecutor(workers, initializer=_quiet) as pool:
+        with ProcessPoolExecutor(jobs, initializer=_quiet) as pool:
             for runs in pool.map(_simulate_chunk, chunks):
                 yield from runs
     finally:

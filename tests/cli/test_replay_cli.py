@@ -155,6 +155,9 @@ def test_what_replay_cannot_use_is_one_line(
     assert "is not a finished full grid: point 0 repeat 0 is not run" in line
     line = _fails(capsys, "replay", str(table_file), "--plans", "staged,stagged")
     assert "unknown plan 'stagged'" in line
+    assert "--jobs 0: must be at least 1" in _fails(
+        capsys, "replay", str(table_file), "--jobs", "0"
+    )
     lines = table_file.read_text().splitlines()
     table_file.write_text("\n".join(ln for ln in lines if not ln.startswith("3,")) + "\n")
     assert "config 3 repeat 0 epoch 1 is missing" in _fails(capsys, "replay", str(table_file))

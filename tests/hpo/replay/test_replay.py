@@ -196,8 +196,8 @@ def test_sampling_plans_choose_among_the_recorded_configurations() -> None:
 
 def test_summaries_over_seeds_do_not_depend_on_the_number_of_processes() -> None:
     table = synthetic_table(repeats=3, noise=0.01)
-    one = replay(table, ["staged", "full", "random:10"], 6, workers=1)
-    two = replay(table, ["staged", "full", "random:10"], 6, workers=2)
+    one = replay(table, ["staged", "full", "random:10"], 6, jobs=1)
+    two = replay(table, ["staged", "full", "random:10"], 6, jobs=2)
     assert one == two
     staged, full, _ = one
     assert full.cost == 1.0 and staged.cost == pytest.approx(22 / 108)
