@@ -33,7 +33,7 @@ test-fast: $(STAMP) services
 	$(PY) -m pytest -m "not slow" -q
 
 bench: $(STAMP)
-	$(PY) -m spacehpo.bench.data && $(PY) -m spacehpo.bench.train && $(PY) -m spacehpo.bench.coordination && $(PY) -m spacehpo.bench.search && $(PY) -m spacehpo.bench.curves && $(PY) -m spacehpo.bench.backbones
+	$(PY) -m spacehpo.bench.data --samples ../shared/spark-sample && $(PY) -m spacehpo.bench.train && $(PY) -m spacehpo.bench.coordination && $(PY) -m spacehpo.bench.search && $(PY) -m spacehpo.bench.curves && $(PY) -m spacehpo.bench.backbones
 
 # On a CUDA host: the CUDA tests (bf16, fused AdamW, compile, resident data, two workers on one
 # GPU, one per GPU) and the steady-state training benchmark, as one table.

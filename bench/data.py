@@ -1,8 +1,8 @@
 """Data pipeline: images/s of an epoch read from the decoded-image cache against decoding and
 resizing every image with PIL each epoch (the report's pipeline), on 1024 x 1024 SPARK-sized
-images (synthetic, and the real samples when ../shared is there), resized to 320 px.
+images (synthetic, and real samples given with --samples), resized to 320 px.
 
-    python -m spacehpo.bench.data [--n 48] [--size 320]
+    python -m spacehpo.bench.data [--n 48] [--size 320] [--samples ../shared/spark-sample]
 """
 
 from __future__ import annotations
@@ -20,8 +20,6 @@ from spacehpo.bench.common import header, rate, table
 from spacehpo.data.cache import open_split
 from spacehpo.data.spark import convert
 from spacehpo.data.synth import SynthConfig, generate
-
-SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "spark-sample"
 
 
 def pil_epoch(paths: list[Path], size: int) -> int:
@@ -65,6 +63,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=48, help="synthetic 1024 px images")
     parser.add_argument("--size", type=int, default=320, help="training image size")
+    parser.add_argument(
+        "--samples", type=Path, help="real SPARK images with train.csv (../shared/spark-sample)"
+    )
     args = parser.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="bench-data-"))
     try:
@@ -73,8 +74,8 @@ def main(argv: list[str] | None = None) -> None:
         )
         convert(work / "spark", work / "synth", progress=False)
         rows = [measure("synthetic 1024 px JPEG", work / "synth", args.size, work / "cache")]
-        if (SAMPLES / "train.csv").exists():
-            convert(SAMPLES, work / "real", progress=False)
+        if args.samples is not None:
+            convert(args.samples, work / "real", progress=False)
             rows.append(measure("real SPARK 1024 px PNG", work / "real", args.size, work / "cache"))
     finally:
         shutil.rmtree(work, ignore_errors=True)
