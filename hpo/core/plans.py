@@ -24,18 +24,26 @@ from spacehpo.hpo.core.space import (
     is_number,
     same_params,
 )
+from spacehpo.model.config import HYPERPARAMETERS
 
 FINISHED = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
-# Wider than the report's grid, so a TPE continuation can leave it.
-DEFAULT_SPACE: dict[str, Dimension] = {
-    "lr": Range(1e-5, 3e-3, log=True),
-    "weight_decay": Range(1e-6, 1e-2, log=True),
-    "sigma": Range(0.2, 1.5),
-    "k": Range(1.0, 20.0),
-    "box_weight": Range(1.0, 12.0),
-}
+# The detector's tuned hyperparameters (named once, in model/config.py), each over a range wider
+# than the report's grid, so a TPE continuation can leave it.
+DEFAULT_SPACE: dict[str, Dimension] = dict(
+    zip(
+        HYPERPARAMETERS,
+        (
+            Range(1e-5, 3e-3, log=True),  # lr
+            Range(1e-6, 1e-2, log=True),  # weight_decay
+            Range(0.2, 1.5),  # sigma
+            Range(1.0, 20.0),  # k
+            Range(1.0, 12.0),  # box_weight
+        ),
+        strict=True,
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -197,13 +205,18 @@ class Wait:
 
 
 @dataclass(frozen=True)
-class Claim:
-    """There are WAITING trials to take."""
+class TakeWaiting:
+    """The stage's points are all queued and some still wait: a worker takes one."""
 
 
 @dataclass(frozen=True)
 class Done:
     reason: str = ""
+
+
+# What `progress()` says the study does next. A worker acts on it in `engine/claim.py`, whose
+# `claim()` hands the worker a `Claimed` trial, or passes on `Wait` and `Done`.
+Step = Enqueue | TakeWaiting | Wait | Done
 
 
 def latest_attempts(records: list[TrialRecord]) -> dict[tuple[int, int, int], TrialRecord]:
@@ -235,9 +248,7 @@ def duplicates(records: list[TrialRecord]) -> dict[int, int]:
     return copies
 
 
-def progress(
-    plan: Plan, records: list[TrialRecord], repeats: Repeats = Repeats()
-) -> Enqueue | Wait | Claim | Done:
+def progress(plan: Plan, records: list[TrialRecord], repeats: Repeats = Repeats()) -> Step:
     """The next step of the plan. A stage whose enqueueing was cut short (its worker killed
     mid-way) gets its missing points: the earlier stages are finished by then, so the best
     trial it inherits from, and hence its points, are the same as when it started."""
@@ -255,7 +266,7 @@ def progress(
         if missing:
             return Enqueue(s, missing, best.number if best else None)
         if any(r.state == TrialState.WAITING for r in latest.values()):
-            return Claim()
+            return TakeWaiting()
         running = [r.number for r in latest.values() if r.state not in FINISHED]
         if running:
             return Wait(

@@ -14,7 +14,7 @@ import optuna
 from optuna.exceptions import UpdateFinishedTrialError
 from optuna.trial import FrozenTrial, TrialState
 from spacehpo.hpo.core import tpe
-from spacehpo.hpo.core.plans import Done, Enqueue, Wait, progress
+from spacehpo.hpo.core.plans import Done, Enqueue, TakeWaiting, Wait, progress
 from spacehpo.hpo.core.record import (
     Position,
     Queued,
@@ -36,6 +36,8 @@ from spacehpo.storage.optuna_access import claim_waiting, storage_of, trial_id
 
 @dataclass(frozen=True)
 class Claimed:
+    """A trial this worker won: RUNNING, with its first heartbeat."""
+
     trial: optuna.Trial
 
 
@@ -120,19 +122,22 @@ def _advance(
     log: Callable[[str], None],
     held: Held,
 ) -> Claimed | Wait | Done | None:
-    """Everything that must not run twice at once; None: take a WAITING trial. Each step is
-    idempotent, so a section cut short (an outage, the server dropping the lock's connection)
-    is simply run again."""
+    """Everything that must not run twice at once; None: take a WAITING trial (after the lock
+    is released). Each step is idempotent, so a section cut short (an outage, the server
+    dropping the lock's connection) is simply run again."""
     recover_stale(study, handle.liveness, spec.max_retries, log)
     requeue_orphans(study, spec.max_retries)
     cancel_copies(study, study.get_trials(deepcopy=False))
     sweep_strays(study, handle.liveness.grace_s)
-    action = progress(spec.plan, records(study, spec.objective), spec.repeat_counts())
-    if isinstance(action, Enqueue):
-        _enqueue_stage(study, spec, action, held)
-    if isinstance(action, Done):
-        return _tpe_trial(study, handle, spec) or action
-    return action if isinstance(action, Wait) else None
+    step = progress(spec.plan, records(study, spec.objective), spec.repeat_counts())
+    if isinstance(step, Enqueue):
+        _enqueue_stage(study, spec, step, held)
+        return None
+    if isinstance(step, TakeWaiting):
+        return None
+    if isinstance(step, Done):
+        return _tpe_trial(study, handle, spec) or step
+    return step  # Wait
 
 
 def _enqueue_stage(study: optuna.Study, spec: StudySpec, action: Enqueue, held: Held) -> None:

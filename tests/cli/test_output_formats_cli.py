@@ -19,17 +19,16 @@ from tests.hpo.studies import create_fake_study
 
 pytestmark = pytest.mark.slow  # two real workers start before the first test: about 5-8 s
 
-FULL_GRID = """name = "full-small"
+# A full grid by its structure (one stage naming every parameter), over a small experiment
+FULL_GRID = """name = "small-grid"
 [[stage]]
-grid = { lr = [1e-4, 3e-4], weight_decay = [1e-4, 1e-5] }
-fixed = { sigma = 0.5, k = 8, box_weight = 5 }
+grid = { lr = [1e-4, 3e-4], weight_decay = [1e-4, 1e-5], sigma = [0.5], k = [8], box_weight = [5] }
 """
 
 
 @pytest.fixture(scope="module")
 def storage(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A staged study three trials in, and a small grid named like a full one, so compare fills
-    every column."""
+    """A staged study three trials in, and a small full grid, so compare fills every column."""
     root = tmp_path_factory.mktemp("formats")
     url = f"journal:{root / 'journal.log'}"
     (root / "full-small.toml").write_text(FULL_GRID)
@@ -75,12 +74,14 @@ def test_status_json_holds_the_numbers_the_table_shows(storage: str) -> None:
     assert stages[0].counts[TrialState.COMPLETE.name] == 3
     top = BestTrial(**report.best)
     assert top.class_acc == score(top.params)[0] == stages[0].best_value  # unrounded
-    assert top.centre_acc is not None
+    assert top.centre_acc == score(top.params)[1]
     line = (
         f"best trial #{top.number}: class_acc {top.class_acc:.4f}, centre_acc {top.centre_acc:.4f}"
     )
     assert line in shown and f"{report.remaining} trial(s) to go" in shown
-    assert isinstance(report.mean_trial_s, float) and isinstance(report.eta_s, float)
+    assert report.mean_trial_s is not None and report.mean_trial_s > 0
+    workers = max(1, len(report.running))  # the ETA shares the rest among the running workers
+    assert report.eta_s == pytest.approx(report.remaining * report.mean_trial_s / workers)
     assert f"ETA about {report.eta_s / 60:.1f} min" in shown
     assert f"(mean trial {report.mean_trial_s:.0f} s;" in shown
 

@@ -31,9 +31,9 @@ def _data(tiny_dataset: Path):  # noqa: ANN202
 
 
 def test_bf16_fused_adamw_training_on_cuda(tiny_dataset: Path, tmp_path: Path) -> None:
-    cfg = TrainConfig(epochs=2, batch_size=11, image_size=64, device="cuda")
+    cfg = TrainConfig(epochs=3, batch_size=11, image_size=64, device="cuda")
     history = train(cfg, _data(tiny_dataset), tmp_path, progress=False)
-    assert cfg.use_amp and history[-1]["loss"] < history[0]["loss"] * 1.5
+    assert cfg.use_amp and history[-1]["loss"] < history[0]["loss"]  # bf16 still learns
     last = torch.load(tmp_path / "last.pt", weights_only=True)
     assert last["optimizer"]["param_groups"][0]["fused"] is True
 

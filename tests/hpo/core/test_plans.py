@@ -8,6 +8,7 @@ from spacehpo.hpo.core.plans import (
     Enqueue,
     Plan,
     Stage,
+    TakeWaiting,
     Wait,
     duplicates,
     full_plan,
@@ -69,7 +70,7 @@ def test_barrier_waits_for_running_and_retried_points() -> None:
     assert isinstance(progress(plan, recs), Wait)
     recs[-1] = TrialRecord(3, TrialState.FAIL, 0, 3, first.points[3].params)
     recs.append(TrialRecord(4, TrialState.WAITING, 0, 3, first.points[3].params))  # its retry
-    assert type(progress(plan, recs)).__name__ == "Claim"
+    assert isinstance(progress(plan, recs), TakeWaiting)
     recs[-1] = TrialRecord(4, TrialState.PRUNED, 0, 3, first.points[3].params)
     assert isinstance(progress(plan, recs), Enqueue)
 

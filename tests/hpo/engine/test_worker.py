@@ -9,7 +9,7 @@ from spacehpo.hpo.core.errors import HpoError
 from spacehpo.hpo.engine.heartbeat import Heartbeat
 from spacehpo.hpo.engine.store_marker import check_store, mark_store, marker_id
 from spacehpo.hpo.engine.study import load
-from spacehpo.hpo.engine.trainable import DETECTOR, load_trainable
+from spacehpo.hpo.engine.trainable import DETECTOR, detector, load_trainable
 from spacehpo.hpo.engine.worker import open_worker
 from spacehpo.hpo.engine.worker_config import WorkerConfig
 from spacehpo.hpo.engine.worker_env import StopFlag
@@ -63,7 +63,7 @@ def test_heartbeat_beats_from_a_thread(tmp_path: Path) -> None:
 
 
 def test_trainables_load_by_path() -> None:
-    assert callable(load_trainable(DETECTOR))
+    assert load_trainable(DETECTOR) is detector
     with pytest.raises(HpoError, match="cannot import"):
         load_trainable("nowhere:fn")
 
