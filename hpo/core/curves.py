@@ -2,8 +2,6 @@
 
 Every curve is a user attribute list (`class_acc`, `centre_acc`, `iou`, `spark_score`), and the
 study's objective is also Optuna's intermediate values, which the pruners and the dashboard read.
-Studies written before the objective could be chosen kept class accuracy only as intermediate
-values; `curves_of` reads them too.
 """
 
 from __future__ import annotations

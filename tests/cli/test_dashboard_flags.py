@@ -1,8 +1,6 @@
 """`spacehpo dashboard` flags: checked before anything starts, and kept intact when the command
 restarts itself to move the storage URL out of its command line."""
 
-import json
-import wsgiref.util
 from pathlib import Path
 
 import pytest
@@ -10,11 +8,9 @@ from spacehpo.cli.main import build_parser
 from spacehpo.cli.user import dashboard_flags, dashboard_options_from_args
 from spacehpo.hpo.core.errors import HpoError
 from spacehpo.hpo.reports.dashboard import banner
-from spacehpo.hpo.reports.dashboard_gunicorn import DashboardApplication
 from spacehpo.hpo.reports.dashboard_options import DashboardOptions
 
 from tests.conftest import assert_one_line_error, run_cli
-from tests.hpo.engine_fixtures import fake_study
 
 
 def _options(*flags: str) -> DashboardOptions:
@@ -51,18 +47,3 @@ def test_a_bad_flag_is_one_line_before_any_storage_opens(tmp_path: Path) -> None
     r = run_cli("dashboard", "--storage", f"journal:{journal}", "--server", "uwsgi")
     assert_one_line_error(r, "--server uwsgi")
     assert not journal.exists()
-
-
-def test_each_gunicorn_worker_builds_its_own_app(tmp_path: Path) -> None:
-    handle, _ = fake_study(tmp_path)
-    handle.close()
-    options = DashboardOptions("gunicorn", port=9000, workers=3)
-    app = DashboardApplication(f"journal:{tmp_path / 'j.log'}", str(tmp_path / "a"), options)
-    assert (app.cfg.workers, app.cfg.bind, app.cfg.preload_app) == (3, ["127.0.0.1:9000"], False)
-    environ = {"PATH_INFO": "/api/studies"}
-    wsgiref.util.setup_testing_defaults(environ)
-    statuses: list[str] = []
-    body = b"".join(app.wsgi()(environ, lambda status, *_: statuses.append(status)))
-    assert statuses == ["200 OK"]
-    assert [s["study_name"] for s in json.loads(body)["study_summaries"]] == ["s"]
-    app.cfg.worker_exit(None, None)

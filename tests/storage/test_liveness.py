@@ -35,27 +35,6 @@ def test_no_one_is_judged_until_a_grace_period_after_an_outage(tmp_path: Path) -
     assert study.get_trials()[0].state == TrialState.RUNNING
 
 
-def test_storage_calls_retry_inside_optuna_too(tmp_path: Path) -> None:
-    """Optuna's own calls (here `tell`) go through the retrying storage."""
-    handle = open_storage(f"journal:{tmp_path / 'j.log'}", create=True)
-    study = optuna.create_study(study_name="s", storage=handle.storage)
-    trial = study.ask()
-    inner, calls = handle.storage.inner, []
-    original = inner.set_trial_state_values
-
-    def flaky(*args, **kwargs):
-        calls.append(1)
-        if len(calls) == 1:
-            import sqlalchemy.exc
-
-            raise sqlalchemy.exc.OperationalError("UPDATE", {}, Exception("server closed"))
-        return original(*args, **kwargs)
-
-    inner.set_trial_state_values = flaky
-    study.tell(trial, 1.0)
-    assert len(calls) == 2 and study.get_trials()[0].state == TrialState.COMPLETE
-
-
 def test_a_blip_replaced_at_once_does_not_hold_judgement(tmp_path: Path) -> None:
     """On a flaky network a connection is cut every few seconds: if each cut held stale-trial
     recovery for a grace period, a dead worker's trial would wait for ever (seen under the proxy).

@@ -1,9 +1,7 @@
-from pathlib import Path
+"""Plan progression run on paper, because every worker decides what to enqueue, wait for or
+take from these rules alone."""
 
-import pytest
 from optuna.trial import TrialState
-from spacehpo.hpo.core.errors import HpoError
-from spacehpo.hpo.core.named_plans import resolve_plan
 from spacehpo.hpo.core.plans import (
     Enqueue,
     Plan,
@@ -15,7 +13,7 @@ from spacehpo.hpo.core.plans import (
     progress,
     staged_plan,
 )
-from spacehpo.hpo.core.ranking import TrialRecord, best_trial
+from spacehpo.hpo.core.ranking import TrialRecord
 
 from tests.hpo.engine_fixtures import on_paper
 
@@ -49,16 +47,6 @@ def test_stages_inherit_the_best_so_far() -> None:
     }
 
 
-def test_ties_break_on_centre_then_lower_number() -> None:
-    recs = [
-        TrialRecord(0, TrialState.COMPLETE, 0, 0, {}, 0.5, 0.7),
-        TrialRecord(1, TrialState.COMPLETE, 0, 1, {}, 0.5, 0.8),
-        TrialRecord(2, TrialState.COMPLETE, 0, 2, {}, 0.5, 0.8),
-        TrialRecord(3, TrialState.PRUNED, 0, 3, {}, 0.9, 0.9),
-    ]
-    assert best_trial(recs).number == 1
-
-
 def test_barrier_waits_for_running_and_retried_points() -> None:
     plan = staged_plan()
     first = progress(plan, [])
@@ -73,30 +61,6 @@ def test_barrier_waits_for_running_and_retried_points() -> None:
     assert isinstance(progress(plan, recs), TakeWaiting)
     recs[-1] = TrialRecord(4, TrialState.PRUNED, 0, 3, first.points[3].params)
     assert isinstance(progress(plan, recs), Enqueue)
-
-
-def test_toml_plan_and_its_errors(tmp_path: Path) -> None:
-    good = tmp_path / "p.toml"
-    good.write_text(
-        'name = "two"\n[[stage]]\ngrid = { lr = [1e-4, 3e-4] }\nfixed = { weight_decay = 1e-4, sigma = 0.5, k = 8, box_weight = 5 }\n'
-        '[[stage]]\ngrid = { sigma = [0.3, 0.5] }\ninherit = ["lr"]\nfixed = { weight_decay = 1e-4, k = 8, box_weight = 5 }\n'
-    )
-    plan = resolve_plan(str(good))
-    assert plan.name == "two" and plan.size == 4
-    cases = {
-        "name = [\n": "not valid TOML",
-        '[[stage]]\ngrid = { lr = ["fast"] }\nfixed = { weight_decay = 1e-4, sigma = 0.5, k = 8, box_weight = 5 }\n': "lr values must be numbers",
-        "[[stage]]\ngrid = { lr = [1e-4] }\n": "must name each of",
-        "[[stage]]\ngrid = { lr = [5.0] }\nfixed = { weight_decay = 1e-4, sigma = 0.5, k = 8, box_weight = 5 }\n": "outside its range",
-        '[[stage]]\ngrid = { lr = [1e-4] }\ninherit = ["sigma"]\nfixed = { weight_decay = 1e-4, k = 8, box_weight = 5 }\n': "nothing to inherit",
-    }
-    for text, fragment in cases.items():
-        bad = tmp_path / "bad.toml"
-        bad.write_text(text)
-        with pytest.raises(HpoError, match=fragment):
-            resolve_plan(str(bad))
-    with pytest.raises(HpoError, match="unknown plan 'grid'"):
-        resolve_plan("grid")
 
 
 def test_a_stage_cut_short_while_enqueueing_gets_its_missing_points() -> None:

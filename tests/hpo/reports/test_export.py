@@ -1,4 +1,5 @@
-"""Export's choice of trial and the dashboard's artifact store, on a real journal storage."""
+"""Export's choice of trial on a real journal storage, because `spacehpo export` must hand over the
+best complete trial's model and refuse anything else with one line."""
 
 from pathlib import Path
 
@@ -8,7 +9,6 @@ from spacehpo.hpo.core.errors import HpoError
 from spacehpo.hpo.core.trial_writer import TrialWriter
 from spacehpo.hpo.engine.claim import claim
 from spacehpo.hpo.engine.study import load
-from spacehpo.hpo.reports.dashboard import artifact_location
 from spacehpo.hpo.reports.export import choose_trial, export_trial
 from spacehpo.model.metrics import CLASS_ACC
 
@@ -32,9 +32,3 @@ def test_export_picks_the_best_complete_trial_and_refuses_others(tmp_path: Path)
         export_trial(study, spec, 1, tmp_path / "out")
     assert not (tmp_path / "out").exists()
     assert study.get_trials()[0].state == TrialState.COMPLETE
-
-
-def test_dashboard_serves_the_store_the_studies_recorded(tmp_path: Path) -> None:
-    handle, _ = fake_study(tmp_path)
-    assert artifact_location(handle, None) == str(tmp_path / "artifacts")
-    assert artifact_location(handle, "/elsewhere") == "/elsewhere"
