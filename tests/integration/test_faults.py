@@ -20,8 +20,9 @@ from spacehpo.data.errors import DataError
 from spacehpo.data.spark import read_labels
 from spacehpo.hpo.core.record import position_of, stage_of
 
-from tests.conftest import admin_engine, assert_one_line_error, run_cli, start_workers, wait_all
+from tests.conftest import assert_one_line_error, run_cli, start_workers, wait_all
 from tests.hpo.studies import FAKE, create_fake_study, trials_of
+from tests.pg_server import PrivateServer
 
 FAST_LIVENESS = ("--heartbeat", "0.5", "--grace", "2.5")
 
@@ -89,16 +90,16 @@ def test_random_sigkills_during_a_staged_study(pg_url: str, tmp_path: Path) -> N
     assert figures["epochs_retrained"] <= figures["killed"]
 
 
-def _server_started_after(moment: datetime) -> bool:
-    engine = admin_engine()
+def _server_started_after(url: str, moment: datetime) -> bool:
+    engine = sqlalchemy.create_engine(url.replace("postgresql://", "postgresql+psycopg2://"))
     with engine.connect() as conn:
         started = conn.execute(sqlalchemy.text("SELECT pg_postmaster_start_time()")).scalar_one()
     engine.dispose()
     return started > moment
 
 
-def _restart_test(pg_url: str, tmp_path: Path, outage_s: float, grace: str) -> None:
-    version = sorted(p.name for p in Path("/etc/postgresql").iterdir())[-1]
+def _restart_test(server: PrivateServer, tmp_path: Path, outage_s: float, grace: str) -> None:
+    pg_url = server.url
     create_fake_study(
         pg_url, tmp_path, "--set", "epochs=3", "--set", "sleep=0.3", "--pruner", "none"
     )
@@ -106,39 +107,26 @@ def _restart_test(pg_url: str, tmp_path: Path, outage_s: float, grace: str) -> N
     while sum(t.state == TrialState.COMPLETE for t in trials_of(pg_url)) < 2:
         time.sleep(0.2)
     restarted = datetime.now(UTC)
-    try:
-        if outage_s:
-            subprocess.run(
-                ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "stop"], check=True
-            )
-            time.sleep(outage_s)
-            subprocess.run(
-                ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"], check=True
-            )
-        else:
-            subprocess.run(
-                ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
-                check=True,
-            )
-    finally:
-        subprocess.run(
-            ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"],
-            capture_output=True,
-        )
+    if outage_s:
+        server.stop()
+        time.sleep(outage_s)
+        server.start()
+    else:
+        server.restart()
     outputs = wait_all(workers, timeout=150)
     if outage_s:  # a restart is over in about a second: a worker may not call in that window
         assert any("storage unreachable" in out for out in outputs)
-    assert _server_started_after(restarted)  # the server did go down mid-study
+    assert _server_started_after(pg_url, restarted)  # the server did go down mid-study
     figures = _check_plan_done_exactly_once(trials_of(pg_url), 22)
     print(f"outage {outage_s} s: {figures}")
 
 
-def test_postgres_restart_mid_study(pg_url: str, tmp_path: Path) -> None:
-    _restart_test(pg_url, tmp_path, 0, grace="20")
+def test_postgres_restart_mid_study(private_pg: PrivateServer, tmp_path: Path) -> None:
+    _restart_test(private_pg, tmp_path, 0, grace="20")
 
 
-def test_postgres_unreachable_for_30_seconds(pg_url: str, tmp_path: Path) -> None:
-    _restart_test(pg_url, tmp_path, 30, grace="60")
+def test_postgres_unreachable_for_30_seconds(private_pg: PrivateServer, tmp_path: Path) -> None:
+    _restart_test(private_pg, tmp_path, 30, grace="60")
 
 
 def test_unwritable_artifact_store_is_a_machine_fault_not_the_trials(tmp_path: Path) -> None:

@@ -3,7 +3,6 @@ a faulty host stops itself, a long PostgreSQL outage loses nothing, a look-alike
 is refused, and interactive commands give up quickly on an unreachable server."""
 
 import os
-import subprocess
 import time
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from tests.hpo.engine_fixtures import on_paper
 from tests.hpo.fakes import score
 from tests.hpo.studies import create_fake_study, trials_of
 from tests.integration.test_faults import _check_plan_done_exactly_once
+from tests.pg_server import PrivateServer
 
 
 def test_out_of_memory_resumes_elsewhere_from_its_checkpoint(tmp_path: Path) -> None:
@@ -82,10 +82,10 @@ def test_a_faulty_host_stops_after_two_trials_and_the_study_goes_on(tmp_path: Pa
     assert figures["killed"] == 2
 
 
-def test_a_long_postgres_outage_loses_nothing(pg_url: str, tmp_path: Path) -> None:
+def test_a_long_postgres_outage_loses_nothing(private_pg: PrivateServer, tmp_path: Path) -> None:
     """Stopped for 20 s: longer than the grace period (10 s) and the old retry budget (set to
     5 s here, no longer read by workers). Nothing fails for good; no trial is declared stale."""
-    version = sorted(p.name for p in Path("/etc/postgresql").iterdir())[-1]
+    pg_url = private_pg.url
     create_fake_study(
         pg_url, tmp_path, "--set", "epochs=3", "--set", "sleep=0.4", "--pruner", "none"
     )
@@ -96,12 +96,9 @@ def test_a_long_postgres_outage_loses_nothing(pg_url: str, tmp_path: Path) -> No
         os.environ.pop("SPACEHPO_RETRY_S")
     while sum(t.state == TrialState.COMPLETE for t in trials_of(pg_url)) < 3:
         time.sleep(0.2)
-    ctl = ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main"]
-    try:
-        subprocess.run([*ctl, "stop"], check=True)
-        time.sleep(20)
-    finally:
-        subprocess.run([*ctl, "start"], check=True)
+    private_pg.stop()
+    time.sleep(20)
+    private_pg.start()
     outputs = wait_all(workers, timeout=180)
     assert any("storage unreachable" in out for out in outputs)
     assert any("storage reachable again" in out for out in outputs)

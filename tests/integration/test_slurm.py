@@ -124,13 +124,15 @@ def test_scancel_hands_the_trial_back_and_another_task_resumes_it(
 def test_the_time_limit_signal_hands_the_trial_back(
     slurm: None, pg_url: str, tmp_path: Path
 ) -> None:
-    """--time 1 with --signal-before 50: Slurm sends SIGTERM about 10 s in (it checks every
-    30 s or so), and the worker hands its endless trial back instead of being killed."""
+    """--time 2 with --signal-before 90: Slurm sends SIGTERM 30 to 60 s in (it checks every
+    30 s or so), long after the worker has started and claimed its trial even on a slow host
+    (with 10 s, a worker still importing torch was killed before it had a trial to hand back),
+    and the worker hands its endless trial back instead of being killed."""
     (tmp_path / "two.toml").write_text(TWO_POINTS)
     plan = str(tmp_path / "two.toml")
     create_fake_study(pg_url, tmp_path, "--plan", plan, "--pruner", "none", "--set", "epochs=1000", "--set", "sleep=0.3")  # fmt: skip
-    job = _submit(pg_url, tmp_path, 1, "--poll 0.2", "--time", "1", "--signal-before", "50")
-    _wait_gone(job, timeout=90)
+    job = _submit(pg_url, tmp_path, 1, "--poll 0.2", "--time", "2", "--signal-before", "90")
+    _wait_gone(job, timeout=150)
     log = (tmp_path / f"spacehpo-{job}_0.out").read_text()
     assert "handed back" in log and _exit_codes(job, 1) == ["0:0"], log
     states = sorted(t.state.name for t in trials_of(pg_url))
