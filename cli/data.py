@@ -41,10 +41,8 @@ def _data_check(args: argparse.Namespace) -> None:
         raise SystemExit(2)
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:
-    data = sub.add_parser("data", help="create, convert and check datasets").add_subparsers(
-        dest="data_cmd", required=True
-    )
+def add_command(name: str, parser: argparse.ArgumentParser) -> None:
+    data = parser.add_subparsers(dest="data_cmd", required=True)
     p = data.add_parser("synth", help="write a SPARK-like synthetic dataset")
     p.add_argument("--out", type=Path, required=True, help="new output folder")
     p.add_argument("--n-train", type=int, default=660, help="training images")

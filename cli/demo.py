@@ -163,10 +163,7 @@ def _demo(args: argparse.Namespace) -> None:
     run_demo(args.out, args.compare)
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "demo", help="synthetic data -> staged study with 2 CPU workers -> status -> best trial"
-    )
+def add_command(name: str, p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--out",
         type=Path,

@@ -1,61 +1,68 @@
-"""The `spacehpo` command: builds the parser from the command groups, runs one command, and turns
-the errors a user can cause (one exception type per layer) into one line and exit code 2."""
+"""The `spacehpo` command: a table of commands, each filled in by the cli module that runs it.
+
+Only the module of the command named on the command line is imported, so `spacehpo --help` loads
+no Optuna, SQLAlchemy or torch and answers at once; `spacehpo.cli.run` runs the parsed command.
+"""
 
 from __future__ import annotations
 
 import argparse
 import sys
-import warnings
-from collections.abc import Sequence
-
-from spacehpo.cli import data, demo, model, replay, slurm, study, tensorboard, user, worker
-from spacehpo.data.errors import DataError
-from spacehpo.hpo.core.errors import HpoError
-from spacehpo.hpo.engine.faults import EXIT_FAULTY_HOST, FaultyHost
-from spacehpo.model.errors import ModelError
-from spacehpo.storage.backends import resolve_url
-from spacehpo.storage.errors import StorageError
-from spacehpo.storage.urls import scrub
-
-USER_ERRORS: tuple[type[Exception], ...] = (DataError, ModelError, HpoError, StorageError)
-COMMAND_GROUPS = (data, model, study, worker, slurm, user, replay, tensorboard, demo)
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from importlib import import_module
 
 
-def build_parser() -> argparse.ArgumentParser:
+@dataclass(frozen=True)
+class Command:
+    module: str  # the spacehpo.cli module whose add_command() fills in this command's flags
+    help: str
+
+
+COMMANDS: dict[str, Command] = {
+    "data": Command("data", "create, convert and check datasets"),
+    "train": Command("model", "train the detector once"),
+    "evaluate": Command("model", "metrics, confusion matrix and per-image CSV of a checkpoint"),
+    "predict": Command("model", "SPARK submission CSV and overlay pictures for images"),
+    "export-model": Command(
+        "model", "one run's checkpoint as ONNX or TorchScript, decoding included"
+    ),
+    "study": Command("study", "create, extend, inspect and delete studies"),
+    "worker": Command("worker", "run trials of a study until its plan is done"),
+    "slurm": Command("slurm", "run a study's workers on a Slurm cluster"),
+    "export": Command("user", "a trial's best checkpoint, config and pictures"),
+    "dashboard": Command("user", "serve optuna-dashboard with the studies' artifacts"),
+    "compare": Command("user", "compare studies (staged, full grid, TPE) in one report"),
+    "replay": Command(
+        "replay", "simulate search plans on a full grid's recorded curves, over many seeds"
+    ),
+    "tensorboard": Command("tensorboard", "serve TensorBoard on a study's runs"),
+    "demo": Command(
+        "demo", "synthetic data -> staged study with 2 CPU workers -> status -> best trial"
+    ),
+}
+
+
+def build_parser(filled: Iterable[str] = COMMANDS) -> argparse.ArgumentParser:
+    """Every command is listed; only those in `filled` get their flags (all of them by default)."""
     parser = argparse.ArgumentParser(
         prog="spacehpo", description="Hyperparameter optimisation for the SPARK detector."
     )
     sub = parser.add_subparsers(dest="cmd", required=True)
-    for group in COMMAND_GROUPS:
-        group.add_commands(sub)
+    wanted = set(filled)
+    for name, command in COMMANDS.items():
+        p = sub.add_parser(name, help=command.help)
+        if name in wanted:
+            import_module(f"spacehpo.cli.{command.module}").add_command(name, p)
     return parser
 
 
-def fail(message: str, code: int, args: argparse.Namespace) -> None:
-    """Passwords never reach the terminal: URLs are redacted and the bare password replaced."""
-    print(
-        f"spacehpo: error: {scrub(message, resolve_url(getattr(args, 'storage', None)))}",
-        file=sys.stderr,
-    )
-    raise SystemExit(code)
-
-
 def main(argv: Sequence[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
-    import optuna
+    given = list(sys.argv[1:] if argv is None else argv)
+    args = build_parser(given[:1]).parse_args(given)
+    from spacehpo.cli.run import run  # after parsing: a help or a usage error loads nothing
 
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    # spacehpo drives Optuna's heartbeat on purpose; the "experimental" notice is noise to users.
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
-    try:
-        args.func(args)
-    except USER_ERRORS as err:
-        fail(str(err), 2, args)
-    except FaultyHost as err:
-        fail(str(err), EXIT_FAULTY_HOST, args)
-    except KeyboardInterrupt:
-        print("spacehpo: interrupted", file=sys.stderr)
-        raise SystemExit(130) from None
+    run(args)
 
 
 if __name__ == "__main__":

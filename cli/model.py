@@ -232,42 +232,46 @@ def _export_model(args: argparse.Namespace) -> None:
     print(f"exported {args.checkpoint} as {args.format} to {args.out}")
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("train", help="train the detector once")
+def _train_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", type=Path, required=True, help="YOLO dataset folder")
     p.add_argument("--out", type=Path, required=True, help="run folder (resumes from its last.pt)")
     add_train_flags(p)
     p.set_defaults(func=_train)
-    p = sub.add_parser(
-        "evaluate", help="metrics, confusion matrix and per-image CSV of a checkpoint"
-    )
-    p.add_argument(
-        "--checkpoint",
-        type=Path,
-        required=True,
-        help="best.pt, last.pt, an exported model.pt, or a model.onnx (run with onnxruntime)",
-    )
+
+
+def _evaluate_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", type=Path, required=True, help=CHECKPOINT_HELP)
     p.add_argument("--data", type=Path, required=True, help="YOLO dataset folder")
     p.add_argument("--split", default="val", choices=["train", "val"], help="split to evaluate")
     p.add_argument("--out", type=Path, help="output folder (default: beside the checkpoint)")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.set_defaults(func=_evaluate)
-    p = sub.add_parser("predict", help="SPARK submission CSV and overlay pictures for images")
-    p.add_argument(
-        "--checkpoint",
-        type=Path,
-        required=True,
-        help="best.pt, last.pt, an exported model.pt, or a model.onnx (run with onnxruntime)",
-    )
+
+
+def _predict_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--checkpoint", type=Path, required=True, help=CHECKPOINT_HELP)
     p.add_argument("--images", type=Path, required=True, help="an image or a folder of images")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--labels", type=Path, help="SPARK labels CSV: also draw the true boxes")
     p.add_argument("--device", default="cpu", help="cpu or cuda")
     p.set_defaults(func=_predict)
-    p = sub.add_parser(
-        "export-model", help="one run's checkpoint as ONNX or TorchScript, decoding included"
-    )
+
+
+def _export_model_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("--checkpoint", type=Path, required=True, help="best.pt, last.pt or model.pt")
     p.add_argument("--format", default="onnx", help="onnx (default) or torchscript")
     p.add_argument("--out", type=Path, required=True, help="output file (model.onnx, model.ts)")
     p.set_defaults(func=_export_model)
+
+
+CHECKPOINT_HELP = "best.pt, last.pt, an exported model.pt, or a model.onnx (run with onnxruntime)"
+COMMAND_FLAGS = {
+    "train": _train_flags,
+    "evaluate": _evaluate_flags,
+    "predict": _predict_flags,
+    "export-model": _export_model_flags,
+}
+
+
+def add_command(name: str, parser: argparse.ArgumentParser) -> None:
+    COMMAND_FLAGS[name](parser)

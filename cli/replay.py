@@ -85,13 +85,11 @@ def _replay(args: argparse.Namespace) -> None:
         print("\n".join([*words, f"report {html}"]), file=sys.stderr)
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser(
-        "replay",
-        help="simulate search plans on a full grid's recorded curves, over many seeds",
-        description="Replays each plan on the recorded per-epoch curves of a finished full-grid "
-        "study (or a table exported from one) with the real plan progression, pruners and "
-        "TPE; each simulated trial draws one recorded repeat, so noise enters every plan.",
+def add_command(name: str, p: argparse.ArgumentParser) -> None:
+    p.description = (
+        "Replays each plan on the recorded per-epoch curves of a finished full-grid study (or a "
+        "table exported from one) with the real plan progression, pruners and TPE; each "
+        "simulated trial draws one recorded repeat, so noise enters every plan."
     )
     p.add_argument(
         "source", nargs="?", help="a finished full-grid study, or a replay table file (.csv)"

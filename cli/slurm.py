@@ -53,7 +53,9 @@ def job_from_args(args: argparse.Namespace) -> SlurmJob:
 def _check_worker_args(job: SlurmJob) -> None:
     """A misspelt worker flag fails here, once, rather than in every task of the array."""
     parser = argparse.ArgumentParser(prog="spacehpo")
-    worker.add_commands(parser.add_subparsers(dest="cmd", required=True))
+    worker.add_command(
+        "worker", parser.add_subparsers(dest="cmd", required=True).add_parser("worker")
+    )
     parser.parse_args(["worker", job.study, *job.worker_args])
 
 
@@ -77,9 +79,8 @@ def _submit(args: argparse.Namespace) -> None:
     print(f"  stop:     scancel --signal=TERM {job_id}    (each worker hands its trial back)")
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:
-    group = sub.add_parser("slurm", help="run a study's workers on a Slurm cluster")
-    p = group.add_subparsers(dest="slurm_cmd", required=True).add_parser(
+def add_command(name: str, parser: argparse.ArgumentParser) -> None:
+    p = parser.add_subparsers(dest="slurm_cmd", required=True).add_parser(
         "submit",
         help="submit the study's workers as an array job (one GPU per task)",
     )

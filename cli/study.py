@@ -179,8 +179,7 @@ def _add_places(p: argparse.ArgumentParser) -> None:
     )
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:
-    study = sub.add_parser("study", help="create, extend, inspect and delete studies")
+def add_command(name: str, study: argparse.ArgumentParser) -> None:
     commands = study.add_subparsers(dest="study_cmd", required=True)
     _add_create(commands)
     p = commands.add_parser(

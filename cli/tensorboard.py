@@ -37,8 +37,7 @@ def _tensorboard(args: argparse.Namespace) -> None:
     os.execv(command[0], command)  # TensorBoard's own process, its own Ctrl-C
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("tensorboard", help="serve TensorBoard on a study's runs")
+def add_command(name: str, p: argparse.ArgumentParser) -> None:
     p.add_argument("name", help="study name")
     storage_flag(p)
     p.add_argument(

@@ -103,8 +103,7 @@ def _compare(args: argparse.Namespace) -> None:
         )
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("export", help="a trial's best checkpoint, config and pictures")
+def _export_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("name", help="study name")
     p.add_argument("--trial", type=int, help="trial number (default: the best trial)")
     p.add_argument("--out", type=Path, required=True, help="new output folder")
@@ -117,7 +116,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     )
     storage_flag(p)
     p.set_defaults(func=_export)
-    p = sub.add_parser("dashboard", help="serve optuna-dashboard with the studies' artifacts")
+
+
+def _dashboard_flags(p: argparse.ArgumentParser) -> None:
     storage_flag(p)
     p.add_argument(
         "--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)"
@@ -136,7 +137,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help=f"gunicorn worker processes (default {DEFAULT_GUNICORN_WORKERS})",
     )
     p.set_defaults(func=_dashboard)
-    p = sub.add_parser("compare", help="compare studies (staged, full grid, TPE) in one report")
+
+
+def _compare_flags(p: argparse.ArgumentParser) -> None:
     p.add_argument("names", nargs="+", help="studies on the same data")
     p.add_argument(
         "--out",
@@ -147,3 +150,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     format_flag(p)
     storage_flag(p)
     p.set_defaults(func=_compare)
+
+
+COMMAND_FLAGS = {"export": _export_flags, "dashboard": _dashboard_flags, "compare": _compare_flags}
+
+
+def add_command(name: str, parser: argparse.ArgumentParser) -> None:
+    COMMAND_FLAGS[name](parser)

@@ -44,8 +44,7 @@ def _worker(args: argparse.Namespace) -> None:
     raise SystemExit(launch(cfg.to_argv(), plan))
 
 
-def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("worker", help="run trials of a study until its plan is done")
+def add_command(name: str, p: argparse.ArgumentParser) -> None:
     p.add_argument("name", help="study name")
     storage_flag(p)
     p.add_argument(
