@@ -3,8 +3,10 @@
 A trial ranks by the study's objective, ties broken by the objective's tie-break metric
 (`model.metrics.rank_key`). A configuration (a plan point, or one TPE trial) runs once per
 repeat (`study create --repeats K`) and ranks by the mean over its COMPLETE repeats; a full tie
-goes to the configuration that started first. Stage inheritance, status, the study note, export,
-compare and replay all take their "best" from `best_point` or `best_trial` here.
+goes to the earlier plan position (`plan_order`), never to the lower trial number: a re-queued
+point gets a later number, so a tie decided by numbers would let a machine fault change what the
+next stage inherits. Stage inheritance, status, the study note, export, compare and replay all
+take their "best" from `best_point` or `best_trial` here.
 
 One rule lives elsewhere on purpose: `compare.rank_in` places a study's winner among ALL the
 configurations the full grid tried, pruned ones included (at their best epoch), grouped by
@@ -37,8 +39,17 @@ class TrialRecord:
     repeat: int = 0
 
 
-def _rank(value: float, tie_break: float | None, first: int) -> tuple[float, float, int]:
-    return (*rank_key(value, tie_break), -first)
+def plan_order(r: TrialRecord) -> tuple[int, int, int, int]:
+    """Plan points by (stage, point, repeat), which no timing changes; trials outside the plan
+    after them, by number."""
+    if r.stage is None or r.point is None:
+        return (1, r.number, 0, 0)
+    return (0, r.stage, r.point, r.repeat)
+
+
+def _rank(value: float, tie_break: float | None, r: TrialRecord) -> tuple[float, ...]:
+    """Higher is better; in a full tie the earlier plan position ranks higher."""
+    return (*rank_key(value, tie_break), *(-x for x in plan_order(r)))
 
 
 @dataclass(frozen=True)
@@ -74,10 +85,10 @@ class PointResult:
     @property
     def best(self) -> TrialRecord:
         """The repeat whose checkpoint stands for the configuration (export, inheritance)."""
-        return max(self.trials, key=lambda t: _rank(t.value, t.tie_break, t.number))
+        return max(self.trials, key=lambda t: _rank(t.value, t.tie_break, t))
 
-    def rank(self) -> tuple[float, float, int]:
-        return _rank(self.mean, self.tie_break, self.trials[0].number)
+    def rank(self) -> tuple[float, ...]:
+        return _rank(self.mean, self.tie_break, min(self.trials, key=plan_order))
 
 
 def _finished(r: TrialRecord) -> bool:

@@ -15,11 +15,12 @@ import time
 from spacehpo.hpo.engine.trainable import TrialContext, TrialResult
 
 
-def score(params: dict[str, float]) -> tuple[float, float]:
-    """(class_acc, centre_acc) at the last epoch: peaks at lr 3e-4, wd 1e-5, sigma 0.7, k 6, box 8."""
+def score(params: dict[str, float], flat_lr: bool = False) -> tuple[float, float]:
+    """(class_acc, centre_acc) at the last epoch: peaks at lr 3e-4, wd 1e-5, sigma 0.7, k 6, box 8.
+    `flat_lr`: both learning rates score the same, so the first stage ends in a full tie."""
     s = (
         0.5
-        + 0.1 * (params["lr"] > 2e-4)
+        + 0.1 * (flat_lr or params["lr"] > 2e-4)
         + 0.03 * (params["weight_decay"] < 5e-5)
         - 0.05 * abs(params["sigma"] - 0.7)
         - 0.004 * abs(params["k"] - 6)
@@ -41,7 +42,7 @@ def scored(ctx: TrialContext) -> TrialResult:
     """Epochs of `sleep` seconds whose curves rise to `score(params)` (plus `repeat_noise`);
     resumes from last.pt. spark_score is the product of the two accuracies."""
     epochs, sleep = int(ctx.settings.get("epochs", 3)), float(ctx.settings.get("sleep", 0.0))
-    final_class, final_centre = score(ctx.params)
+    final_class, final_centre = score(ctx.params, bool(ctx.settings.get("flat_lr")))
     final_class = round(final_class + repeat_noise(ctx), 6)
     if ctx.settings.get("invert"):  # the opposite ranking, for tests that need other grid results
         final_class = round(1.2 - final_class, 6)
@@ -128,6 +129,12 @@ def oom_first(ctx: TrialContext) -> TrialResult:
         return scored(ctx)
     ckpt = ctx.checkpoint_dir / "last.pt"
     ckpt.write_text(json.dumps({"epoch": 1}))
-    ctx.report(1, {"class_acc": score(ctx.params)[0] / 3, "centre_acc": 0.3})
+    ctx.report(
+        1,
+        {
+            "class_acc": score(ctx.params, bool(ctx.settings.get("flat_lr")))[0] / 3,
+            "centre_acc": 0.3,
+        },
+    )
     open(marker, "w").close()
     raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
