@@ -12,6 +12,8 @@ import json
 import os
 import shutil
 import tempfile
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +56,18 @@ def decode(path: Path, size: int) -> np.ndarray:
 
 def _decode_job(job: tuple[Path, int]) -> np.ndarray:
     return decode(*job)
+
+
+def _leave_with(parent: int) -> None:
+    """A decode process whose builder was killed would wait for work forever (it holds its own
+    end of the queue's pipe), so it watches the builder and leaves when it is gone."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="leave-with-builder", daemon=True).start()
 
 
 def open_split(
@@ -103,7 +117,7 @@ def _build(data_root: Path, split: str, size: int, entry: Path, progress: bool) 
         if workers == 1:
             decoded = map(_decode_job, jobs)
         else:
-            pool = ProcessPoolExecutor(workers)
+            pool = ProcessPoolExecutor(workers, initializer=_leave_with, initargs=(os.getpid(),))
             decoded = pool.map(_decode_job, jobs, chunksize=32)
         for i, arr in enumerate(decoded):
             images[i] = arr

@@ -49,19 +49,42 @@ def test_two_processes_build_once(tiny_dataset: Path, tmp_path: Path) -> None:
     assert meta.stat().st_mtime_ns == before
 
 
+def _children(pid: int) -> list[int]:
+    """Live processes whose parent is `pid`, from /proc (field 4 of stat is the parent)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # gone meanwhile
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.slow  # 600 images, so the kill lands while the pool decodes
 def test_killed_build_leaves_nothing(tmp_path: Path) -> None:
     data = tmp_path / "ds"
-    generate(data, SynthConfig(n_train=300, n_val=2, size=256, seed=0), progress=False)
+    generate(data, SynthConfig(n_train=600, n_val=2, size=256, seed=0), progress=False)
     cache = tmp_path / "cache"
     proc = _spawn(str(data), "200", str(cache))
     deadline = time.time() + 30
     while not list(cache.glob("*.tmp-*")) and time.time() < deadline:
         time.sleep(0.02)
+    while not _children(proc.pid) and time.time() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.05)  # the pool starts its processes together
+    decoders = _children(proc.pid)
+    assert decoders  # 600 images: a pool decodes them
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    deadline = time.time() + 10
+    while any(Path(f"/proc/{pid}").exists() for pid in decoders) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not [pid for pid in decoders if Path(f"/proc/{pid}").exists()]  # no orphan left
     assert not [p for p in cache.iterdir() if p.is_dir() and ".tmp-" not in p.name]
     split = open_split(data, "train", 200, cache, progress=False)  # the next user builds it whole
-    assert len(split) == 300 and split.images[-1].any()
+    assert len(split) == 600 and split.images[-1].any()
     assert not list(cache.glob("*.tmp-*"))
 
 
