@@ -40,8 +40,12 @@ def test_a_lock_the_server_dropped_is_noticed_before_the_next_write(pg_url: str)
     with pytest.raises(sqlalchemy.exc.OperationalError), lock.hold("study") as held:
         held.check()  # held: nothing to say
         with admin.connect() as conn:
-            holder = "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted"
-            pid = conn.execute(sqlalchemy.text(holder)).scalar_one()
+            holder = (  # in this test's database: other tests' workers hold locks of their own
+                "SELECT l.pid FROM pg_locks l JOIN pg_database d ON d.oid = l.database "
+                "WHERE l.locktype = 'advisory' AND l.granted AND d.datname = :db"
+            )
+            db = sqlalchemy.engine.make_url(pg_url).database
+            pid = conn.execute(sqlalchemy.text(holder), {"db": db}).scalar_one()
             conn.execute(sqlalchemy.text("SELECT pg_terminate_backend(:p)"), {"p": pid})
         held.check()
     admin.dispose()
