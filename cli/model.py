@@ -17,6 +17,7 @@ from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC, IOU, SPARK_SCORE
 from spacehpo.model.run_files import BEST_CHECKPOINT, LAST_CHECKPOINT
 
 if TYPE_CHECKING:
+    import numpy as np
     from spacehpo.data.cache import CachedSplit
     from spacehpo.model.predictions import Predictions
     from spacehpo.model.train import EpochReport
@@ -160,45 +161,51 @@ def predictions(
     return lm.class_names, predict_files(lm, paths)
 
 
+def _truth(
+    labels: Path, paths: list[Path], sizes: list[tuple[int, int]], class_names: tuple[str, ...]
+) -> dict[str, tuple[np.ndarray, str]]:
+    """Image stem -> (normalised true box, true class) from a SPARK labels CSV."""
+    from spacehpo.data.spark import bbox_to_yolo, read_labels
+
+    spark = read_labels(labels)
+    by_stem = {Path(n).stem: i for i, n in enumerate(spark.filenames)}
+    truth = {}
+    for p, (w, h) in zip(paths, sizes, strict=True):
+        if p.stem in by_stem:
+            i = by_stem[p.stem]
+            truth[p.stem] = (
+                bbox_to_yolo(spark.bboxes[i : i + 1], w, h)[0],
+                class_names[spark.classes[i]],
+            )
+    return truth
+
+
 def run_predict(
     checkpoint: Path, images: Path, out: Path, labels: Path | None, device: str
 ) -> None:
     from PIL import Image
-    from spacehpo.data.spark import bbox_to_yolo, image_sizes, read_labels
-    from spacehpo.model.pictures import overlay
+    from spacehpo.data.spark import image_sizes
+    from spacehpo.model.overlays import Shown, tile, with_legend
     from spacehpo.model.predictions import image_paths, write_submission
 
     paths = image_paths(images)
     class_names, preds = predictions(checkpoint, paths, device)
     widths, heights = image_sizes(paths)
     sizes = [(int(w), int(h)) for w, h in zip(widths, heights, strict=True)]
-    truth = {}
-    if labels is not None:
-        spark = read_labels(labels)
-        by_stem = {Path(n).stem: i for i, n in enumerate(spark.filenames)}
-        for p, (w, h) in zip(paths, sizes, strict=True):
-            if p.stem in by_stem:
-                i = by_stem[p.stem]
-                truth[p.stem] = (
-                    bbox_to_yolo(spark.bboxes[i : i + 1], w, h)[0],
-                    class_names[spark.classes[i]],
-                )
+    truth = _truth(labels, paths, sizes, class_names) if labels is not None else {}
     (out / "overlays").mkdir(parents=True, exist_ok=True)
     write_submission(out / "submission.csv", [p.name for p in paths], preds, sizes, class_names)
     rows = []
     for i, path in enumerate(paths):
         name = class_names[int(preds.classes[i])]
-        gt_box, gt_name = truth.get(path.stem, (None, ""))
-        img = overlay(
-            Image.open(path),
-            preds.heatmaps[i],
-            tuple(preds.cells[i]),
-            preds.boxes[i],
-            f"{name} {preds.confidence[i]:.2f}",
-            gt_box,
-        )
-        img.save(out / "overlays" / f"{path.stem}.png")
-        rows.append([path.name, name, f"{preds.confidence[i]:.3f}", gt_name])
+        gt_box, gt_name = truth.get(path.stem, (None, None))
+        cell = (int(preds.cells[i][0]), int(preds.cells[i][1]))
+        shown = Shown(
+            Image.open(path), path.name, preds.heatmaps[i], cell, preds.boxes[i], name,
+            float(preds.confidence[i]), gt_box, gt_name,
+        )  # fmt: skip
+        with_legend(tile(shown)).save(out / "overlays" / f"{path.stem}.png")
+        rows.append([path.name, name, f"{preds.confidence[i]:.3f}", gt_name or ""])
     print(table(rows, ["image", "predicted", "confidence", "true"]))
     print(f"\nsubmission {out / 'submission.csv'}; overlays in {out / 'overlays'}")
 

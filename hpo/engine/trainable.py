@@ -98,28 +98,16 @@ def detector(ctx: TrialContext) -> TrialResult:
 
 def _pictures(ctx: TrialContext, data: Any, best: dict[str, Any]) -> dict[str, Path]:
     """The best epoch's confusion matrix and overlays of 8 validation images, for the dashboard."""
-    from PIL import Image
     from spacehpo.model.infer import load_model, predict_arrays
-    from spacehpo.model.pictures import confusion_png, overlay, overlay_sheet
+    from spacehpo.model.overlays import overlay_sheet, shown_of
+    from spacehpo.model.pictures import confusion_png
 
     out = ctx.checkpoint_dir
     title = f"epoch {best['epoch']}:"
     confusion_png(best["confusion"], data.class_names, out / "confusion.png", title=title)
     lm = load_model(out / BEST_CHECKPOINT, ctx.device)
-    shown = data.val.images[:8]
-    preds = predict_arrays(lm.model, shown, 8, lm.device)
-    tiles = [
-        overlay(
-            Image.fromarray(img),
-            preds.heatmaps[i],
-            tuple(preds.cells[i]),
-            preds.boxes[i],
-            f"{data.class_names[int(preds.classes[i])]} {preds.confidence[i]:.2f}",
-            data.val.labels[i, 1:],
-        )
-        for i, img in enumerate(shown)
-    ]
-    overlay_sheet(tiles).save(out / "overlays.png")
+    preds = predict_arrays(lm.model, data.val.images[:8], 8, lm.device)
+    overlay_sheet(shown_of(data.val, preds, data.class_names)).save(out / "overlays.png")
     return {
         "model": out / BEST_CHECKPOINT,
         "confusion": out / "confusion.png",
