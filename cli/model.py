@@ -36,7 +36,7 @@ def run_train(cfg: TrainConfig, data_root: Path, out: Path) -> None:
     def show(report: EpochReport) -> None:
         if not logs:  # opened at the first epoch this call trains: a resumed run continues
             logs.append(CurveLog(str(out), report.epoch))
-        logs[0].epoch(report.epoch, report.metrics)
+        logs[0].epoch(report.epoch, report.metrics, report.overlays)
         m = report.metrics
         print(
             f"epoch {report.epoch}/{cfg.epochs}  loss {m['loss']:.3f}  class_acc {m[CLASS_ACC]:.3f}  "

@@ -13,9 +13,13 @@ import csv
 import io
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
 from spacehpo.model.metrics import CENTRE_ACC, CLASS_ACC, IOU, LOSS_NAMES, LR, SPARK_SCORE
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 # Reported value -> TensorBoard tag. The CSV columns are "epoch" and these keys, in this order.
 SCALAR_TAGS = {
@@ -24,6 +28,7 @@ SCALAR_TAGS = {
     LR: "lr",
 }
 COLUMNS = ("epoch", *SCALAR_TAGS)
+OVERLAYS_TAG = "val/overlays"
 RESULTS_CSV, RESULTS_PNG = "results.csv", "results.png"
 
 
@@ -74,13 +79,17 @@ class CurveLog:
         self.writer = SummaryWriter(self.run_dir, purge_step=first_epoch, flush_secs=10**6)
         self._png: tuple[int, bytes] | None = None
 
-    def epoch(self, epoch: int, values: dict[str, Any]) -> None:
-        """Every known scalar of this epoch; flushed now, so a user sees it at once."""
+    def epoch(self, epoch: int, values: dict[str, Any], picture: Image.Image | None = None) -> None:
+        """Every known scalar of this epoch, and the overlays as the detector draws them now;
+        flushed at once, so a user watches it learn."""
         row = {"epoch": float(epoch)}
         for name, tag in SCALAR_TAGS.items():
             if isinstance(values.get(name), int | float):
                 row[name] = float(values[name])
                 self.writer.add_scalar(tag, row[name], epoch)
+        if picture is not None:
+            pixels = np.asarray(picture.convert("RGB"))
+            self.writer.add_image(OVERLAYS_TAG, pixels, epoch, dataformats="HWC")
         self.rows.append(row)
         self.writer.flush()
         with _gfile().GFile(f"{self.run_dir}/{RESULTS_CSV}", "w") as f:

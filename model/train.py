@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from PIL import Image
 from spacehpo.data.cache import CachedSplit, open_split
 from spacehpo.data.yolo import read_names
 from spacehpo.model.augment import augment_batch
@@ -26,6 +27,7 @@ from spacehpo.model.infer import Predictions, predict_batches, split_metrics
 from spacehpo.model.loss import detector_loss
 from spacehpo.model.metrics import LOSS_NAMES, LR, rank_epoch
 from spacehpo.model.network import Detector, Normaliser, build_detector
+from spacehpo.model.overlays import overlay_sheet, shown_of
 from spacehpo.model.run_files import BEST_CHECKPOINT, LAST_CHECKPOINT
 from torch import nn
 from tqdm import tqdm
@@ -40,11 +42,17 @@ class TrainData:
     class_names: tuple[str, ...]
 
 
+# Validation images drawn for TensorBoard after every epoch: one row of tiles, so a run's event
+# file grows by one picture an epoch.
+OVERLAID = 4
+
+
 @dataclass(frozen=True)
 class EpochReport:
     epoch: int  # epochs done, from 1
     metrics: dict[str, float]  # validation metrics and mean train losses
     is_best: bool
+    overlays: Image.Image | None = None  # the first validation images as drawn now (TensorBoard)
 
 
 def load_data(
@@ -161,7 +169,8 @@ def train(
         _save(out_dir, run, history, data.class_names, is_best)
         if on_epoch is not None:
             shown = {k: v for k, v in record.items() if k != "confusion"}
-            on_epoch(EpochReport(epoch + 1, shown, is_best))
+            picture = overlay_sheet(shown_of(data.val, preds, data.class_names, OVERLAID))
+            on_epoch(EpochReport(epoch + 1, shown, is_best, picture))
     return history
 
 

@@ -16,10 +16,13 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from spacehpo.hpo.core.errors import HpoError
 from spacehpo.model.run_files import BEST_CHECKPOINT
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 DETECTOR = "spacehpo.hpo.engine.trainable:detector"
 DATA = "data"  # the settings key holding this host's dataset path
@@ -37,9 +40,17 @@ class TrialContext:
     params: dict[str, float]
     settings: dict[str, Any]  # the study's training settings (epochs, image size, data path...)
     checkpoint_dir: Path
-    report: Callable[[int, dict[str, float]], None]
+    report: Reporter
     device: str = "cpu"
     keep: dict[str, Any] = field(default_factory=dict)
+
+
+class Reporter(Protocol):
+    """`ctx.report(epoch, metrics)` after each epoch; `picture`, optional, goes to TensorBoard."""
+
+    def __call__(
+        self, epoch: int, metrics: dict[str, float], picture: Image.Image | None = None
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -87,7 +98,7 @@ def detector(ctx: TrialContext) -> TrialResult:
         cfg,
         data,
         ctx.checkpoint_dir,
-        on_epoch=lambda r: ctx.report(r.epoch, r.metrics),
+        on_epoch=lambda r: ctx.report(r.epoch, r.metrics, r.overlays),
         progress=False,
         device_data=device_data,
     )

@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import optuna
 from optuna.exceptions import UpdateFinishedTrialError
@@ -46,6 +47,9 @@ from spacehpo.model.run_files import LAST_CHECKPOINT
 from spacehpo.storage.artifacts import get_file, put_file, remove_quietly
 from spacehpo.storage.errors import StorageError
 from spacehpo.storage.optuna_access import storage_of, study_id, trial_id
+
+if TYPE_CHECKING:
+    from PIL import Image
 
 
 class Outcome(StrEnum):
@@ -136,7 +140,9 @@ class TrialRun:
         self.writer.replay(curves, self.spec.objective)
         self.env.log(f"trial {self.trial.number}: resuming from its epoch {epoch} checkpoint")
 
-    def report(self, epoch: int, metrics: dict[str, float]) -> None:
+    def report(
+        self, epoch: int, metrics: dict[str, float], picture: Image.Image | None = None
+    ) -> None:
         """Values first, checkpoint second: every checkpointed epoch then has its values, so a
         retry resumes with the whole curve; a kill in between costs that one epoch."""
         if self.spec.objective not in metrics:
@@ -148,7 +154,7 @@ class TrialRun:
             self.curve_log is None
         ):  # from this epoch on: what a killed attempt wrote there is purged
             self.curve_log = CurveLog(self._run_dir(), epoch)
-        self.curve_log.epoch(epoch, metrics)
+        self.curve_log.epoch(epoch, metrics, picture)
         if (self.ckpt_dir / LAST_CHECKPOINT).exists():
             self._publish_checkpoint(epoch)
         shown = dict.fromkeys((self.spec.objective, CLASS_ACC, CENTRE_ACC))  # in order, once

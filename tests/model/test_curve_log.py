@@ -1,9 +1,18 @@
 """The run's curves, read back with TensorBoard's own reader."""
 
 import csv
+import io
 from pathlib import Path
 
-from spacehpo.model.curve_log import COLUMNS, RESULTS_CSV, RESULTS_PNG, SCALAR_TAGS, CurveLog
+from PIL import Image
+from spacehpo.model.curve_log import (
+    COLUMNS,
+    OVERLAYS_TAG,
+    RESULTS_CSV,
+    RESULTS_PNG,
+    SCALAR_TAGS,
+    CurveLog,
+)
 from spacehpo.model.metrics import CLASS_ACC
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
@@ -50,3 +59,20 @@ def test_a_resumed_run_has_one_value_per_epoch(tmp_path: Path) -> None:
     assert scalars(tmp_path / "run")["val/class_acc"] == [(1, 1.0), (2, 2.0), (3, 3.1), (4, 4.1)]
     epochs = [float(r["epoch"]) for r in csv.DictReader((tmp_path / "run" / RESULTS_CSV).open())]
     assert epochs == [1.0, 2.0, 3.0, 4.0]
+
+
+def test_each_epoch_s_overlays_are_an_image_in_tensorboard(tmp_path: Path) -> None:
+    """Read back with TensorBoard's reader: one picture per epoch, at its size; a resumed
+    attempt replaces the epochs it retrains, as it does the scalars."""
+    first = CurveLog(str(tmp_path / "run"))
+    for epoch in (1, 2):
+        first.epoch(epoch, _epoch_values(epoch, 0), Image.new("RGB", (64, 48), (epoch, 0, 0)))
+    second = CurveLog(str(tmp_path / "run"), first_epoch=2)
+    second.epoch(2, _epoch_values(2, 1), Image.new("RGB", (64, 48), (9, 0, 0)))
+    second.close()
+    events = EventAccumulator(str(tmp_path / "run"), size_guidance={"images": 0})
+    events.Reload()
+    assert events.Tags()["images"] == [OVERLAYS_TAG]
+    shown = events.Images(OVERLAYS_TAG)
+    assert [(e.step, e.width, e.height) for e in shown] == [(1, 64, 48), (2, 64, 48)]
+    assert Image.open(io.BytesIO(shown[1].encoded_image_string)).getpixel((0, 0)) == (9, 0, 0)

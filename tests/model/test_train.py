@@ -8,7 +8,8 @@ from spacehpo.model.checkpoint import load_checkpoint
 from spacehpo.model.config import TrainConfig
 from spacehpo.model.errors import ModelError
 from spacehpo.model.network import build_detector
-from spacehpo.model.train import EpochReport, load_data, train
+from spacehpo.model.overlays import GAP, MIN_SIDE
+from spacehpo.model.train import OVERLAID, EpochReport, load_data, train
 
 from tests.conftest import SPARK_SAMPLE, assert_one_line_error, run_cli
 
@@ -20,8 +21,12 @@ class Stop(Exception):
 
 
 def test_two_epochs_learn_and_checkpoint(tiny_dataset: Path, tmp_path: Path) -> None:
-    history = train(CFG, load_data(tiny_dataset, 64, progress=False), tmp_path, progress=False)
+    reports: list[EpochReport] = []
+    data = load_data(tiny_dataset, 64, progress=False)
+    history = train(CFG, data, tmp_path, on_epoch=reports.append, progress=False)
     assert [h["epoch"] for h in history] == [1, 2]
+    # each epoch draws the first validation images as the detector sees them now, one row
+    assert [r.overlays.width for r in reports] == [OVERLAID * (MIN_SIDE + GAP) - GAP] * 2
     assert history[1]["loss"] < history[0]["loss"]
     last = load_checkpoint(
         tmp_path / "last.pt", required=("model", "optimizer", "scheduler", "epoch", "history")
