@@ -2,6 +2,10 @@
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.spacehpo-installed
+# Two test processes, one test file each at a time: a file's module fixtures (a trained study,
+# the Slurm daemons) are built once, and no two files share a database, port or folder. Many
+# tests wait on real workers and servers, so two processes keep two cores busy.
+PARALLEL := -n 2 --dist loadfile
 
 .PHONY: demo compare-demo test test-fast lint bench services gpu-check
 
@@ -24,13 +28,13 @@ test: $(STAMP) services
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports --no-cache
-	$(PY) -m pytest
+	$(PY) -m pytest $(PARALLEL)
 
 # The inner loop: everything but the tests marked slow (real worker fleets, server outages).
 test-fast: $(STAMP) services
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports --no-cache
-	$(PY) -m pytest -m "not slow" -q
+	$(PY) -m pytest $(PARALLEL) -m "not slow" -q
 
 bench: $(STAMP)
 	$(PY) -m spacehpo.bench.data --samples ../shared/spark-sample && $(PY) -m spacehpo.bench.train && $(PY) -m spacehpo.bench.coordination && $(PY) -m spacehpo.bench.search && $(PY) -m spacehpo.bench.curves && $(PY) -m spacehpo.bench.backbones

@@ -121,6 +121,7 @@ def test_imagenet_weights_of_another_backbone_come_from_the_torch_hub_cache(
     )
 
 
+@pytest.mark.slow  # trains a network: several seconds on 2 cores
 def test_a_run_records_its_backbone_and_checkpoints_rebuild_it(
     tiny_dataset: Path, tmp_path: Path
 ) -> None:
@@ -142,6 +143,7 @@ def stop_after_the_first_epoch(report: EpochReport) -> None:
     raise Stop
 
 
+@pytest.mark.slow  # trains a network: several seconds on 2 cores
 def test_a_run_from_before_backbones_resumes_as_resnet18(
     tiny_dataset: Path, tmp_path: Path
 ) -> None:

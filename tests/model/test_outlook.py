@@ -45,6 +45,7 @@ def test_continuous_centres_move_the_box_and_pick_the_cell() -> None:
     assert torch.allclose(soft.boxes[:, :2], torch.tensor([[2.5 / 4, 1.5 / 4]]), atol=1e-4)
 
 
+@pytest.mark.slow  # trains a network: several seconds on 2 cores
 def test_freezing_keeps_the_backbone_until_freeze_epochs(
     tiny_dataset: Path, tmp_path: Path
 ) -> None:
@@ -64,6 +65,7 @@ def test_freezing_keeps_the_backbone_until_freeze_epochs(
     assert not all(torch.equal(after_2[k], initial[k]) for k in trunk)
 
 
+@pytest.mark.slow  # trains a network: several seconds on 2 cores
 def test_augmented_training_with_a_slower_backbone_rate(tiny_dataset: Path, tmp_path: Path) -> None:
     cfg = TrainConfig(
         epochs=1, batch_size=11, image_size=64, augment="full", backbone_lr_mult=0.1, dropout=0.1

@@ -20,6 +20,7 @@ class Stop(Exception):
     pass
 
 
+@pytest.mark.slow  # trains a network: several seconds on 2 cores
 def test_two_epochs_learn_and_checkpoint(tiny_dataset: Path, tmp_path: Path) -> None:
     reports: list[EpochReport] = []
     data = load_data(tiny_dataset, 64, progress=False)
@@ -77,6 +78,7 @@ def test_resume_with_other_settings_is_refused(tiny_dataset: Path, tmp_path: Pat
         )
 
 
+@pytest.mark.slow  # trains a network: several seconds on 2 cores
 def test_nan_loss_stops_with_a_clear_error(tiny_dataset: Path, tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="loss is nan"):
         train(
@@ -125,6 +127,7 @@ def test_pretrained_from_a_local_file_and_from_the_imagenet_cache(
         ("efficientnet_b0", "efficientnet_b0_rwightman-7f5810bc.pth"),
     ],
 )
+@pytest.mark.slow  # trains a network: several seconds on 2 cores
 def test_imagenet_offline_and_not_cached_says_where_to_put_the_file(
     backbone: str, file: str, tiny_dataset: Path, tmp_path: Path
 ) -> None:
@@ -196,6 +199,7 @@ def test_cli_train_evaluate_predict_on_real_samples(tiny_dataset: Path, tmp_path
     assert width == 1024 and height > 1024  # the image at its own size, legend and caption added
 
 
+@pytest.mark.slow  # trains a network: several seconds on 2 cores
 def test_refuses_a_checkpoint_with_pickled_objects_at_the_cli(
     tmp_path: Path, tiny_dataset: Path
 ) -> None:
@@ -206,6 +210,7 @@ def test_refuses_a_checkpoint_with_pickled_objects_at_the_cli(
     )
 
 
+@pytest.mark.slow  # trains a network: several seconds on 2 cores
 def test_device_resident_images_train_like_the_memmap(tiny_dataset: Path, tmp_path: Path) -> None:
     """The GPU path (the whole split as one tensor) must pair images and labels exactly as the
     memmap path does; on CPU both run, so the histories must agree."""

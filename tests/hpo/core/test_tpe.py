@@ -4,6 +4,7 @@ trials sit and what the seeded sampler proposes, and a continuation must learn f
 from pathlib import Path
 
 import optuna
+import pytest
 from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 from spacehpo.hpo.core.plans import DEFAULT_SPACE, Plan, full_plan, staged_plan
@@ -65,6 +66,7 @@ def _grid_then_tpe(tmp_path: Path, invert: bool) -> list[optuna.trial.FrozenTria
     return trials_of(storage)
 
 
+@pytest.mark.slow  # two real studies with worker processes
 def test_tpe_continuation_learns_from_the_grid(tmp_path: Path) -> None:
     normal = _grid_then_tpe(tmp_path / "a", invert=False)
     inverted = _grid_then_tpe(tmp_path / "b", invert=True)
