@@ -121,19 +121,34 @@ def test_scancel_hands_the_trial_back_and_another_task_resumes_it(
     assert trained == 4 and len(resumed[0].intermediate_values) == 4  # resumed, not retrained
 
 
+def _run_time_s(task: str) -> int:
+    shown = subprocess.run(["scontrol", "show", "job", task], capture_output=True, text=True)
+    days, _, clock = re.search(r"RunTime=(\S+)", shown.stdout).group(1).rpartition("-")
+    h, m, sec = (int(x) for x in clock.split(":"))
+    return int(days or 0) * 86400 + h * 3600 + m * 60 + sec
+
+
+@pytest.mark.timeout(420)
 def test_the_time_limit_signal_hands_the_trial_back(
     slurm: None, pg_url: str, tmp_path: Path
 ) -> None:
-    """--time 2 with --signal-before 90: Slurm sends SIGTERM 30 to 60 s in (it checks every
-    30 s or so), long after the worker has started and claimed its trial even on a slow host
-    (with 10 s, a worker still importing torch was killed before it had a trial to hand back),
-    and the worker hands its endless trial back instead of being killed."""
+    """Submitted for 10 minutes with --signal-before 90. Once the worker trains its trial, the
+    test cuts the job's limit so that 60 to 120 s are left: Slurm sends SIGTERM at its next
+    check (every 30 s or so), and the worker hands its endless trial back instead of being
+    killed. The cut waits for the trial, so a slow host, whose worker may still be importing
+    torch 30 s in, never meets the signal before it has a trial to hand back."""
     (tmp_path / "two.toml").write_text(TWO_POINTS)
     plan = str(tmp_path / "two.toml")
     create_fake_study(pg_url, tmp_path, "--plan", plan, "--pruner", "none", "--set", "epochs=1000", "--set", "sleep=0.3")  # fmt: skip
-    job = _submit(pg_url, tmp_path, 1, "--poll 0.2", "--time", "2", "--signal-before", "90")
-    _wait_gone(job, timeout=150)
-    log = (tmp_path / f"spacehpo-{job}_0.out").read_text()
-    assert "handed back" in log and _exit_codes(job, 1) == ["0:0"], log
+    job = _submit(pg_url, tmp_path, 1, "--poll 0.2", "--time", "10", "--signal-before", "90")
+    log, deadline = tmp_path / f"spacehpo-{job}_0.out", time.time() + 150
+    while _running_trial_of(pg_url, log) is None and time.time() < deadline:
+        time.sleep(0.3)
+    assert _running_trial_of(pg_url, log) is not None, log.read_text() if log.exists() else ""
+    minutes = _run_time_s(f"{job}_0") // 60 + 2
+    subprocess.run(["scontrol", "update", f"JobId={job}_0", f"TimeLimit={minutes}"], check=True)
+    _wait_gone(job, timeout=180)
+    log_text = log.read_text()
+    assert "handed back" in log_text and _exit_codes(job, 1) == ["0:0"], log_text
     states = sorted(t.state.name for t in trials_of(pg_url))
     assert states == ["FAIL", "WAITING", "WAITING"]  # the handed-back copy and the other point
